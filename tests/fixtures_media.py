@@ -1,0 +1,1 @@
+"""Fixtures for media: real sample videos and synthetic clips."""
