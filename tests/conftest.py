@@ -1,3 +1,15 @@
-"""Shared fixtures live in plugin modules, one per concern, so each stays small."""
+"""Shared fixtures live in plugin modules, one per concern, so each stays small.
+
+No test may reach a model hub: the hub is put in offline mode and pointed at an empty cache
+before any library reads those variables, so a missing checkpoint fails at once, as it would on
+an offline machine, instead of retrying the network.
+"""
+
+import os
+import tempfile
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="openvid-test-hf-")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 pytest_plugins = ["fixtures_media", "fixtures_models"]

@@ -1,0 +1,134 @@
+"""The Encoder contract and the registry of named encoders.
+
+An encoder maps clips and texts into one space. Everything downstream (index, scoring) relies on
+two promises: vectors are float32 and L2-normalised, and `identity` changes whenever the weights
+do, so caches and indexes can refuse vectors from another model.
+
+Adding a model family is one file: subclass `Encoder` (implementing `load`, `is_cached` and `pull`
+for its checkpoints), decorate it with `@register_family("name")`, and describe its named
+checkpoints with `register_encoder(EncoderSpec(...))`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import numpy as np
+
+from openvid.errors import UnknownChoice
+
+if TYPE_CHECKING:  # pragma: no cover
+    from openvid.encoders.resolve import ModelRef
+    from openvid.config import Settings
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """A named, registered checkpoint: what it is, what it costs, and what it was trained on."""
+
+    name: str
+    family: str
+    checkpoint: str
+    frames: int
+    image_size: int
+    gflops: float
+    cost_unit: str
+    note: str
+
+
+class Encoder(ABC):
+    """Video and text into one normalised vector space (see DESIGN.md, 'Contracts')."""
+
+    name: str
+    identity: str
+    dim: int
+    frames_per_clip: int
+    image_size: int
+    resize_to: int
+
+    @property
+    @abstractmethod
+    def logit_scale(self) -> float:
+        """Multiplier turning cosine similarity into logits (exp of the learned log-scale)."""
+
+    @abstractmethod
+    def encode_video(self, clips: Sequence, batch_size: int | None = None) -> np.ndarray:
+        """[n, dim] float32 unit vectors; `clips` are uint8 T×H×W×3 arrays or objects with `.frames`."""
+
+    @abstractmethod
+    def encode_text(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """[n, dim] float32 unit vectors."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, ref: "ModelRef", settings: "Settings") -> "Encoder":
+        """Build the encoder from a resolved reference, raising ModelUnavailable when it cannot."""
+
+    @classmethod
+    @abstractmethod
+    def is_cached(cls, ref: "ModelRef") -> bool:
+        """True when loading needs no network (local folder, file, or a filled hub cache)."""
+
+    @classmethod
+    @abstractmethod
+    def pull(cls, ref: "ModelRef") -> str:
+        """Download the checkpoint into the local cache; returns where it landed."""
+
+    def similarity(self, text_vectors: np.ndarray, video_vectors: np.ndarray) -> np.ndarray:
+        """Cosine similarity matrix [n_text, n_video] of unit vectors."""
+        return np.asarray(text_vectors, np.float32) @ np.asarray(video_vectors, np.float32).T
+
+
+_SPECS: dict[str, EncoderSpec] = {}
+_FAMILIES: dict[str, type[Encoder]] = {}
+
+
+def register_encoder(spec: EncoderSpec) -> EncoderSpec:
+    _SPECS[spec.name] = spec
+    return spec
+
+
+def register_family(name: str) -> Callable[[type[Encoder]], type[Encoder]]:
+    def decorator(cls: type[Encoder]) -> type[Encoder]:
+        _FAMILIES[name] = cls
+        return cls
+
+    return decorator
+
+
+def _load_builtin_families() -> None:
+    # Importing the family modules registers them; kept lazy so `import openvid` stays light.
+    from openvid.encoders import clip_pool, xclip  # noqa: F401
+
+
+def list_encoders() -> list[EncoderSpec]:
+    _load_builtin_families()
+    return list(_SPECS.values())
+
+
+def get_spec(name: str) -> EncoderSpec:
+    _load_builtin_families()
+    try:
+        return _SPECS[name]
+    except KeyError:
+        raise UnknownChoice("encoder", name, list(_SPECS)) from None
+
+
+def get_family(name: str) -> type[Encoder]:
+    _load_builtin_families()
+    try:
+        return _FAMILIES[name]
+    except KeyError:
+        raise UnknownChoice("encoder family", name, list(_FAMILIES)) from None
+
+
+def is_registered(name: str) -> bool:
+    _load_builtin_families()
+    return name in _SPECS
+
+
+def family_names() -> list[str]:
+    _load_builtin_families()
+    return list(_FAMILIES)

@@ -1,0 +1,153 @@
+"""One parser for every way a user can name a model, and the one loader every path goes through.
+
+Accepted spellings (`--model` / `Engine(model=...)`):
+
+- a registered name: `clip`, `xclip`, `xclip-zs` (see `openvid models list`);
+- a family and its checkpoint: `clip:ViT-L-14/openai`, `clip:ViT-B-32//path/to/weights.pt`,
+  `xclip:microsoft/xclip-large-patch14`;
+- a Hugging Face hub id: `microsoft/xclip-base-patch16` (transformers X-CLIP) or
+  `hf-hub:laion/CLIP-ViT-B-32-laion2B-s34B-b79K` (open_clip's own spelling);
+- a local folder (a transformers X-CLIP folder, or an open_clip folder with `open_clip_config.json`)
+  or a local open_clip weights file (`.pt`, `.bin`, `.safetensors`; architecture ViT-B-32 unless
+  given as `clip:ARCH//path`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from openvid.config import Settings
+from openvid.encoders.base import (
+    Encoder,
+    EncoderSpec,
+    family_names,
+    get_family,
+    get_spec,
+    is_registered,
+    list_encoders,
+)
+from openvid.errors import ModelUnavailable, OpenvidError
+
+DEFAULT_CLIP_ARCH = "ViT-B-32"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A resolved model reference: which family loads it, and the checkpoint string it takes."""
+
+    family: str
+    checkpoint: str
+    source: str  # "registry" | "hub" | "local"
+    name: str | None = None
+    spec: EncoderSpec | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.checkpoint
+
+
+def parse_model_ref(ref: str) -> ModelRef:
+    """Turn any accepted spelling into a ModelRef, or say which spellings exist."""
+    ref = ref.strip()
+    if is_registered(ref):
+        spec = get_spec(ref)
+        return ModelRef(spec.family, spec.checkpoint, "registry", ref, spec)
+    family, sep, rest = ref.partition(":")
+    if sep and family in family_names():
+        return _ref_for_family(family, rest)
+    if ref.startswith("hf-hub:"):
+        return ModelRef("clip", ref, "hub")
+    if ref.startswith("local-dir:"):
+        return _local_ref(Path(ref[len("local-dir:") :]))
+    path = Path(ref).expanduser()
+    if path.exists():
+        return _local_ref(path)
+    if _HUB_ID.match(ref):
+        return ModelRef("xclip", ref, "hub")
+    names = ", ".join(spec.name for spec in list_encoders())
+    raise OpenvidError(
+        f"cannot tell what model {ref!r} is: it is not a registered name ({names}), not an existing "
+        "file or folder, and not a hub id like 'org/name'. See `openvid models list`."
+    )
+
+
+def _ref_for_family(family: str, rest: str) -> ModelRef:
+    if family == "clip":
+        arch, _, weights = rest.partition("/")
+        if weights and Path(weights).expanduser().is_file():
+            return ModelRef("clip", f"{arch}/{Path(weights).expanduser().resolve()}", "local")
+        if Path(rest).expanduser().is_dir():
+            return ModelRef("clip", f"local-dir:{Path(rest).expanduser().resolve()}", "local")
+        return ModelRef("clip", rest, "hub")
+    path = Path(rest).expanduser()
+    if path.is_dir():
+        return ModelRef(family, str(path.resolve()), "local")
+    return ModelRef(family, rest, "hub")
+
+
+def _local_ref(path: Path) -> ModelRef:
+    path = path.expanduser().resolve()
+    if path.is_file():
+        if path.suffix not in _WEIGHT_SUFFIXES:
+            raise OpenvidError(
+                f"{path} is not a weights file openvid can load (expected {', '.join(_WEIGHT_SUFFIXES)})"
+            )
+        return ModelRef("clip", f"{DEFAULT_CLIP_ARCH}/{path}", "local")
+    if not path.is_dir():
+        raise ModelUnavailable(str(path), "no such file or folder", _HINT_LOCAL)
+    if (path / "open_clip_config.json").is_file():
+        return ModelRef("clip", f"local-dir:{path}", "local")
+    config = path / "config.json"
+    if config.is_file():
+        try:
+            model_type = json.loads(config.read_text()).get("model_type")
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailable(str(path), f"config.json is unreadable: {exc}", _HINT_LOCAL) from exc
+        if model_type == "xclip":
+            return ModelRef("xclip", str(path), "local")
+        raise ModelUnavailable(
+            str(path), f"config.json says model_type={model_type!r}; openvid encoders read 'xclip'", _HINT_LOCAL
+        )
+    raise ModelUnavailable(
+        str(path),
+        "the folder holds neither an X-CLIP checkpoint (config.json) nor an open_clip one "
+        "(open_clip_config.json)",
+        _HINT_LOCAL,
+    )
+
+
+_HINT_LOCAL = (
+    "Point --model at a folder saved by transformers' save_pretrained (X-CLIP), an open_clip "
+    "folder with open_clip_config.json, or a registered name (see `openvid models list`)."
+)
+
+
+def pull_hint(ref: ModelRef) -> str:
+    """The instruction every ModelUnavailable for a hub checkpoint carries."""
+    target = ref.name or f"{ref.family}:{ref.checkpoint}"
+    return (
+        f"To get it: run `openvid models pull {target}` on a machine with internet access (it fills the "
+        "Hugging Face cache, ~/.cache/huggingface; copy that folder to this machine), or download the "
+        "checkpoint yourself and pass --model /path/to/its/folder."
+    )
+
+
+def load_encoder(model: str | ModelRef, settings: Settings | None = None) -> Encoder:
+    """Resolve `model` and build its encoder on the device and dtype that `settings` pick."""
+    ref = model if isinstance(model, ModelRef) else parse_model_ref(model)
+    return get_family(ref.family).load(ref, settings or Settings.from_env())
+
+
+def is_cached(model: str | ModelRef) -> bool:
+    ref = model if isinstance(model, ModelRef) else parse_model_ref(model)
+    return get_family(ref.family).is_cached(ref)
+
+
+def pull(model: str | ModelRef) -> str:
+    ref = model if isinstance(model, ModelRef) else parse_model_ref(model)
+    return get_family(ref.family).pull(ref)
