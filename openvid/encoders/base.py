@@ -36,6 +36,7 @@ class EncoderSpec:
     gflops: float
     cost_unit: str
     note: str
+    window_s: float = 4.0
 
 
 class Encoder(ABC):
@@ -47,6 +48,7 @@ class Encoder(ABC):
     frames_per_clip: int
     image_size: int
     resize_to: int
+    window_s: float = 4.0  # default segment length; frames_per_clip frames are sampled from each
 
     @property
     @abstractmethod

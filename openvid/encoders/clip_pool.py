@@ -46,7 +46,7 @@ class ClipPoolEncoder(Encoder):
     """open_clip model; a video vector is the normalised mean of its frames' unit vectors."""
 
     def __init__(self, model, tokenizer, transform: FrameTransform, identity: str, name: str,
-                 device: torch.device, dtype: torch.dtype, batch_size: int = 8,
+                 device: torch.device, dtype: torch.dtype, batch_size: int = 8, spec: EncoderSpec | None = None,
                  frames_per_clip: int = DEFAULT_FRAMES) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -59,6 +59,7 @@ class ClipPoolEncoder(Encoder):
         self.frames_per_clip = frames_per_clip
         self.image_size = transform.crop_size
         self.resize_to = transform.resize_to
+        self.window_s = spec.window_s if spec else 4.0
         self.dim = int(_output_dim(model))
 
     # -- loading -------------------------------------------------------------------------------
@@ -77,7 +78,7 @@ class ClipPoolEncoder(Encoder):
         transform = _transform_from(open_clip.get_model_preprocess_cfg(model))
         frames = ref.spec.frames if ref.spec else DEFAULT_FRAMES
         return cls(model, tokenizer, transform, _identity(ref), ref.label, device, dtype,
-                   batch_size=settings.batch_size, frames_per_clip=frames)
+                   batch_size=settings.batch_size, frames_per_clip=frames, spec=ref.spec)
 
     @classmethod
     def is_cached(cls, ref: ModelRef) -> bool:

@@ -41,6 +41,7 @@ register_encoder(
         gflops=571,
         cost_unit="clip",
         note="trained for zero-shot; published top-1 HMDB-51 44.6, UCF-101 72.0, K600 65.2",
+        window_s=8.0,
     )
 )
 
@@ -53,7 +54,7 @@ class XClipEncoder(Encoder):
     """transformers `XCLIPModel` + its processor's tokenizer and frame settings."""
 
     def __init__(self, model, tokenizer, transform: FrameTransform, identity: str, name: str,
-                 device: torch.device, dtype: torch.dtype, batch_size: int = 8) -> None:
+                 device: torch.device, dtype: torch.dtype, batch_size: int = 8, spec: EncoderSpec | None = None) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.transform = transform
@@ -66,6 +67,7 @@ class XClipEncoder(Encoder):
         self.frames_per_clip = int(model.config.vision_config.num_frames)
         self.image_size = transform.crop_size
         self.resize_to = transform.resize_to
+        self.window_s = spec.window_s if spec else 4.0
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
@@ -92,7 +94,7 @@ class XClipEncoder(Encoder):
             crop_rounding="floor",
         )
         return cls(model, processor.tokenizer, transform, _identity(ref), ref.label, device, dtype,
-                   batch_size=settings.batch_size)
+                   batch_size=settings.batch_size, spec=ref.spec)
 
     @classmethod
     def is_cached(cls, ref: ModelRef) -> bool:
