@@ -49,11 +49,6 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, default=default, indent=2) + "\n")
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
-    return typer.Exit(code)
-
-
 # -- models -------------------------------------------------------------------------------------
 
 @models_app.command("list")
@@ -171,13 +166,21 @@ def embed_cmd(
             out.print(f"saved to {output}")
 
 
-def main() -> None:
-    """Console-script entry: run the app, turning library errors into a message and exit code 1."""
+def run(argv: list[str] | None = None) -> int:
+    """Run one command line and return its exit code; library errors become a message and 1."""
     try:
-        app()
+        app(args=argv, prog_name="openvid")
+    except SystemExit as exc:  # click's standalone mode ends every run this way
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except OpenvidError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(1)
+        return 1
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())
 
 
 if __name__ == "__main__":

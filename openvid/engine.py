@@ -6,9 +6,10 @@ Later capabilities (index, search, classify, few-shot) add verbs here.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -51,30 +52,38 @@ class Engine:
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.encode_text(list(texts))
 
-    def clips(self, path: str | Path) -> list[Clip]:
+    def iter_clips(self, path: str | Path) -> Iterator[Clip]:
         """The video's segments as the encoder wants them (its frames per clip, its image size)."""
         encoder = self.encoder
         window = self.settings.window_s or encoder.window_s
         stride = self.settings.stride_s or window
-        return list(
-            iter_clips(
-                str(path),
-                window_s=window,
-                stride_s=stride,
-                frames_per_window=encoder.frames_per_clip,
-                short_side=encoder.resize_to,
-                backend=self.settings.decoder,
-            )
+        return iter_clips(
+            str(path),
+            window_s=window,
+            stride_s=stride,
+            frames_per_window=encoder.frames_per_clip,
+            short_side=encoder.resize_to,
+            backend=self.settings.decoder,
         )
 
     def encode_video(self, path: str | Path) -> VideoEmbedding:
-        """Segment a video file and embed every segment."""
-        clips = self.clips(path)
-        vectors = self.encoder.encode_video(clips, batch_size=self.settings.batch_size)
+        """Segment a video file and embed every segment, holding one batch of frames at a time."""
+        starts, ends, vectors = [], [], []
+        batch_size = self.settings.batch_size
+        for batch in batched(self.iter_clips(path), batch_size):
+            vectors.append(self.encoder.encode_video(batch, batch_size=batch_size))
+            starts.extend(c.start_s for c in batch)
+            ends.extend(c.end_s for c in batch)
         return VideoEmbedding(
             path=str(path),
-            starts=np.array([c.start_s for c in clips], np.float64),
-            ends=np.array([c.end_s for c in clips], np.float64),
-            vectors=vectors,
+            starts=np.array(starts, np.float64),
+            ends=np.array(ends, np.float64),
+            vectors=np.concatenate(vectors) if vectors else np.zeros((0, self.encoder.dim), np.float32),
             model=self.encoder.identity,
         )
+
+
+def batched(items: Iterable[Clip], size: int) -> Iterator[list[Clip]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
