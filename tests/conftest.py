@@ -5,11 +5,15 @@ before any library reads those variables, so a missing checkpoint fails at once,
 an offline machine, instead of retrying the network.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
+_EMPTY_HF_HOME = tempfile.mkdtemp(prefix="openvid-test-hf-")
+atexit.register(shutil.rmtree, _EMPTY_HF_HOME, ignore_errors=True)
 os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="openvid-test-hf-")
+os.environ["HF_HOME"] = _EMPTY_HF_HOME
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 pytest_plugins = ["fixtures_media", "fixtures_models"]
