@@ -120,3 +120,35 @@ def test_tiny_xclip_tokenizer_is_the_real_clip_bpe(tiny_xclip, clip_reference):
         expected = open_clip_tokenizer([text])[0]
         assert ids == expected[: len(ids)].tolist()
         assert int((expected != 0).sum()) == len(ids)
+
+
+def test_xclip_label_similarity_single_prompts_are_exact_logits(tiny_xclip):
+    clips = [_frames(12), _frames(13)]
+    result = tiny_xclip.label_similarity(clips, [[t] for t in TEXTS])
+    np.testing.assert_allclose(result.cosine * tiny_xclip.logit_scale, tiny_xclip.score(TEXTS, clips), atol=1e-4)
+    np.testing.assert_allclose(result.video, tiny_xclip.encode_video(clips), atol=1e-5)
+
+
+def test_xclip_label_similarity_averages_conditioned_prompts(tiny_xclip):
+    """A label of several prompts: the mean of each prompt's video-conditioned unit vector."""
+    clips = [_frames(14)]
+    groups = [TEXTS[:2], TEXTS[2:]]
+    m = tiny_xclip.model
+    with torch.inference_mode():
+        raw = torch.from_numpy(tiny_xclip.text_features(TEXTS))
+        video, patches = tiny_xclip._video_features(clips)
+        text = raw.unsqueeze(0) + m.prompts_generator(raw.unsqueeze(0), patches)
+        text = F.normalize(text, dim=-1)[0]
+        labels = F.normalize(torch.stack([text[:2].mean(0), text[2:].mean(0)]), dim=-1)
+        expected = (F.normalize(video, dim=-1) @ labels.T).numpy()
+    np.testing.assert_allclose(tiny_xclip.label_similarity(clips, groups).cosine, expected, atol=1e-5)
+
+
+def test_clip_label_similarity_is_cosine_with_mean_prompt_vectors(tiny_clip):
+    clips = [_frames(15, t=4)]
+    groups = [TEXTS[:3], TEXTS[3:]]
+    text = tiny_clip.encode_text(TEXTS)
+    labels = np.stack([text[:3].mean(0), text[3:].mean(0)])
+    labels /= np.linalg.norm(labels, axis=1, keepdims=True)
+    expected = tiny_clip.encode_video(clips) @ labels.T
+    np.testing.assert_allclose(tiny_clip.label_similarity(clips, groups).cosine, expected, atol=1e-5)

@@ -39,6 +39,35 @@ class EncoderSpec:
     window_s: float = 4.0
 
 
+TextFeatures = Callable[[Sequence[str]], np.ndarray]
+
+
+@dataclass
+class LabelSimilarity:
+    """Per-clip video vectors [n, dim] and cosine with each label [n, n_labels]."""
+
+    video: np.ndarray
+    cosine: np.ndarray
+
+
+def label_matrix(prompt_groups: Sequence[Sequence[str]], text_features: TextFeatures) -> np.ndarray:
+    """[n_labels, dim] unit vectors: each label the normalised mean of its prompts' unit vectors.
+
+    All prompts of all labels go through `text_features` in one call, so a cache sees one batch.
+    """
+    flat = [text for group in prompt_groups for text in group]
+    if any(not group for group in prompt_groups):
+        raise ValueError("every label needs at least one prompt")
+    vectors = np.asarray(text_features(flat), np.float32)
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    out, start = [], 0
+    for group in prompt_groups:
+        mean = vectors[start : start + len(group)].mean(axis=0)
+        out.append(mean / np.linalg.norm(mean))
+        start += len(group)
+    return np.stack(out) if out else np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
+
+
 class Encoder(ABC):
     """Video and text into one normalised vector space (see DESIGN.md, 'Contracts')."""
 
@@ -77,6 +106,30 @@ class Encoder(ABC):
     @abstractmethod
     def pull(cls, ref: "ModelRef") -> str:
         """Download the checkpoint into the local cache; returns where it landed."""
+
+    def text_features(self, texts: Sequence[str]) -> np.ndarray:
+        """What a text cache stores for this encoder: by default the unit text vectors.
+
+        Encoders whose exact score needs more than the unit vector (X-CLIP's prompt generator
+        reads the unnormalised projection) override this together with `label_similarity`.
+        """
+        return self.encode_text(texts)
+
+    def label_similarity(
+        self,
+        clips: Sequence,
+        prompt_groups: Sequence[Sequence[str]],
+        text_features: TextFeatures | None = None,
+    ) -> LabelSimilarity:
+        """Cosine of each clip with each label, a label being the normalised mean of its prompts.
+
+        `text_features` (default: `self.text_features`) lets a caller put a cache in front of the
+        text tower without the encoder knowing about it.
+        """
+        text_features = text_features or self.text_features
+        video = self.encode_video(clips)
+        labels = label_matrix(prompt_groups, text_features)
+        return LabelSimilarity(video=video, cosine=video @ labels.T)
 
     def similarity(self, text_vectors: np.ndarray, video_vectors: np.ndarray) -> np.ndarray:
         """Cosine similarity matrix [n_text, n_video] of unit vectors."""

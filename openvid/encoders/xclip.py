@@ -14,7 +14,14 @@ import numpy as np
 import torch
 
 from openvid.config import Settings, resolve_device, resolve_dtype
-from openvid.encoders.base import Encoder, EncoderSpec, register_encoder, register_family
+from openvid.encoders.base import (
+    Encoder,
+    EncoderSpec,
+    LabelSimilarity,
+    TextFeatures,
+    register_encoder,
+    register_family,
+)
 from openvid.encoders.hub import hf_cached, local_fingerprint, model_load_errors
 from openvid.encoders.preprocess import FrameTransform, batches, clip_frames, resample_frames
 from openvid.encoders.resolve import ModelRef
@@ -73,6 +80,9 @@ class XClipEncoder(Encoder):
     @classmethod
     def load(cls, ref: ModelRef, settings: Settings) -> "XClipEncoder":
         from transformers import XCLIPModel, XCLIPProcessor
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         device = resolve_device(settings.device)
         dtype = resolve_dtype(device, settings.dtype)
@@ -80,8 +90,8 @@ class XClipEncoder(Encoder):
         local_only = ref.source == "local" or cls.is_cached(ref)
         with model_load_errors(ref):
             processor = XCLIPProcessor.from_pretrained(ref.checkpoint, local_files_only=local_only)
-            model = XCLIPModel.from_pretrained(ref.checkpoint, local_files_only=local_only, dtype=dtype)
-        model.to(device)
+            model = XCLIPModel.from_pretrained(ref.checkpoint, local_files_only=local_only)
+        model.to(device=device, dtype=dtype)
         image_processor = processor.image_processor
         size = image_processor.size
         crop = image_processor.crop_size
@@ -90,7 +100,7 @@ class XClipEncoder(Encoder):
             crop_size=int(crop["height"]),
             mean=tuple(float(v) for v in image_processor.image_mean),
             std=tuple(float(v) for v in image_processor.image_std),
-            interpolation="bicubic" if int(getattr(image_processor, "resample", 3)) == 3 else "bilinear",
+            interpolation=_interpolation(getattr(image_processor, "resample", None)),
             crop_rounding="floor",
         )
         return cls(model, processor.tokenizer, transform, _identity(ref), ref.label, device, dtype,
@@ -146,30 +156,72 @@ class XClipEncoder(Encoder):
         out = [self._video_features(chunk)[0] for chunk in batches(list(clips), batch_size or self.batch_size)]
         return _unit_numpy(out, self.dim)
 
+    def text_features(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Unnormalised text projections [n, dim]: the prompt generator's input, so what a cache keeps."""
+        out = [self._text_features(chunk).float().cpu() for chunk in batches(list(texts), batch_size or 256)]
+        return torch.cat(out).numpy() if out else np.zeros((0, self.dim), np.float32)
+
     def encode_text(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        out = [self._text_features(chunk) for chunk in batches(list(texts), batch_size or 256)]
-        return _unit_numpy(out, self.dim)
+        raw = self.text_features(texts, batch_size)
+        return raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-12) if len(raw) else raw
 
     @torch.inference_mode()
+    def _conditioned_cosine(self, raw_text: torch.Tensor, clips: Sequence,
+                            groups: Sequence[Sequence[int]] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(unit video vectors [B, D], cosine [B, K]) with the video-conditioned text vectors.
+
+        With `groups`, each column is a label: the normalised mean of its prompts' conditioned unit
+        vectors. Without, each column is one text (then scale × cosine is `logits_per_video`).
+        """
+        video_embeds, img_features = self._video_features(clips)
+        text = raw_text.to(self.device, video_embeds.dtype).unsqueeze(0).expand(len(clips), -1, -1)
+        text = text + self.model.prompts_generator(text, img_features)
+        text = text / text.norm(p=2, dim=-1, keepdim=True)
+        if groups is not None:
+            text = torch.stack([text[:, list(g)].mean(dim=1) for g in groups], dim=1)
+            text = text / text.norm(p=2, dim=-1, keepdim=True)
+        video = video_embeds / video_embeds.norm(p=2, dim=-1, keepdim=True)
+        return video.float(), torch.einsum("bd,bkd->bk", video, text).float()
+
     def score(self, texts: Sequence[str], clips: Sequence, batch_size: int | None = None) -> np.ndarray:
         """[n_clips, n_texts] exact X-CLIP logits (`logits_per_video`), video-conditioned prompts."""
-        text_embeds = self._text_features(texts)
-        scale = self.model.logit_scale.exp()
-        rows = []
-        for chunk in batches(list(clips), batch_size or self.batch_size):
-            video_embeds, img_features = self._video_features(chunk)
-            text = text_embeds.unsqueeze(0).expand(len(chunk), -1, -1)
-            text = text + self.model.prompts_generator(text, img_features)
-            video = video_embeds / video_embeds.norm(p=2, dim=-1, keepdim=True)
-            text = text / text.norm(p=2, dim=-1, keepdim=True)
-            rows.append(torch.einsum("bd,bkd->bk", video, scale * text).float().cpu())
+        raw = torch.from_numpy(self.text_features(texts))
+        rows = [self._conditioned_cosine(raw, chunk)[1] for chunk in batches(list(clips), batch_size or self.batch_size)]
         if not rows:
             return np.zeros((0, len(texts)), np.float32)
-        return torch.cat(rows).numpy()
+        return (torch.cat(rows) * self.logit_scale).cpu().numpy()
 
     def rerank(self, text: str, clips: Sequence) -> np.ndarray:
         """Exact scores of one query against each clip, for re-ranking search hits."""
         return self.score([text], clips)[:, 0]
+
+    def label_similarity(self, clips: Sequence, prompt_groups: Sequence[Sequence[str]],
+                         text_features: TextFeatures | None = None) -> LabelSimilarity:
+        """Exact X-CLIP label cosines: each prompt conditioned on the clip before averaging."""
+        text_features = text_features or self.text_features
+        flat = [text for group in prompt_groups for text in group]
+        raw = torch.from_numpy(np.asarray(text_features(flat), np.float32))
+        groups, start = [], 0
+        for group in prompt_groups:
+            groups.append(range(start, start + len(group)))
+            start += len(group)
+        videos, cosines = [], []
+        for chunk in batches(list(clips), self.batch_size):
+            video, cosine = self._conditioned_cosine(raw, chunk, groups)
+            videos.append(video.cpu())
+            cosines.append(cosine.cpu())
+        if not videos:
+            return LabelSimilarity(np.zeros((0, self.dim), np.float32), np.zeros((0, len(prompt_groups)), np.float32))
+        return LabelSimilarity(torch.cat(videos).numpy(), torch.cat(cosines).numpy())
+
+
+def _interpolation(resample: object) -> str:
+    """transformers stores PIL resample codes (2 bilinear, 3 bicubic) or an enum with a name."""
+    codes = {0: "nearest", 2: "bilinear", 3: "bicubic"}
+    if isinstance(resample, int) and resample in codes:
+        return codes[resample]
+    name = str(getattr(resample, "name", resample)).lower()
+    return next((mode for mode in ("bicubic", "bilinear", "nearest") if mode in name), "bilinear")
 
 
 def _unit_numpy(chunks: list[torch.Tensor], dim: int) -> np.ndarray:

@@ -1,0 +1,190 @@
+"""Cutting a video into time windows and picking the frames each window is represented by.
+
+Windows and frames are chosen by time, never by index, so a variable-frame-rate phone video is cut
+into the same seconds as a constant-rate one. Planning is a pure function of the frame timestamps;
+fetching is batched across windows so one decode pass serves many windows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from openvid.errors import MediaError
+from openvid.media.decode import open_video
+from openvid.media.reader import VideoReader
+
+_FETCH_WINDOWS = 32  # windows decoded per get_frames call ...
+_FETCH_FRAMES = 256  # ... and at most this many distinct frames (~70 MB at 224x398), whichever is first
+
+
+@dataclass(frozen=True)
+class Window:
+    """One time range of a video and the frames chosen to represent it."""
+
+    index: int
+    start_s: float
+    end_s: float
+    frame_indices: np.ndarray  # int64 [frames_per_window], into the reader's timestamps
+
+
+@dataclass
+class Clip:
+    """What the encoders see: T frames of one window, with where they came from."""
+
+    path: str
+    index: int
+    start_s: float
+    end_s: float
+    frames: np.ndarray  # uint8 [T, H, W, 3] RGB
+    frame_indices: np.ndarray  # int64 [T]
+
+
+def nearest_frames(timestamps: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Index of the frame whose timestamp is closest to each target time (ties: the earlier one)."""
+    ts = np.asarray(timestamps, dtype=np.float64)
+    t = np.asarray(targets, dtype=np.float64)
+    if len(ts) == 1:
+        return np.zeros(t.shape, dtype=np.int64)
+    right = np.clip(np.searchsorted(ts, t), 1, len(ts) - 1)
+    left = right - 1
+    take_left = (t - ts[left]) <= (ts[right] - t)
+    return np.where(take_left, left, right).astype(np.int64)
+
+
+def sample_indices(timestamps: np.ndarray, start_s: float, end_s: float, count: int) -> np.ndarray:
+    """`count` frames at the centres of `count` equal slices of [start_s, end_s].
+
+    Centres rather than edges, so two adjacent windows never pick the same boundary frame and a
+    one-frame sample lands mid-window. A window holding fewer frames than `count` repeats frames:
+    encoders want exactly `count` of them.
+    """
+    if count < 1:
+        raise ValueError(f"frames per window must be at least 1, got {count}")
+    targets = start_s + (np.arange(count) + 0.5) * ((end_s - start_s) / count)
+    return nearest_frames(timestamps, targets)
+
+
+def plan_windows(
+    timestamps: np.ndarray,
+    duration_s: float,
+    window_s: float,
+    stride_s: float,
+    frames_per_window: int,
+) -> list[Window]:
+    """Windows at 0, stride, 2*stride, ... until one reaches the end of the video.
+
+    The window that reaches `duration_s` is the last one and ends exactly there, so the tail of the
+    video is covered once, by a shorter window, instead of by several windows hanging past the end.
+    A video shorter than one window gives one window over all of it.
+    """
+    if window_s <= 0 or stride_s <= 0:
+        raise ValueError(f"window_s and stride_s must be positive, got {window_s} and {stride_s}")
+    if frames_per_window < 1:
+        raise ValueError(f"frames_per_window must be at least 1, got {frames_per_window}")
+    ts = np.asarray(timestamps, dtype=np.float64)
+    if ts.ndim != 1 or len(ts) == 0:
+        raise ValueError("timestamps must be a non-empty 1-D array of frame times")
+    if not np.isfinite(duration_s) or duration_s <= 0:
+        raise ValueError(f"duration_s must be positive, got {duration_s}")
+    eps = 1e-9 * max(1.0, duration_s)
+    windows: list[Window] = []
+    k = 0
+    while True:
+        start = k * stride_s  # multiplied, not accumulated, so float error does not drift
+        if windows and start >= duration_s - eps:  # only when stride > window leaves a gap at the end
+            break
+        end = start + window_s
+        last = end >= duration_s - eps
+        if last:
+            end = float(duration_s)
+        windows.append(Window(k, float(start), float(end), sample_indices(ts, start, end, frames_per_window)))
+        if last:
+            break
+        k += 1
+    return windows
+
+
+def iter_clips(
+    path: str | os.PathLike[str],
+    *,
+    window_s: float,
+    stride_s: float,
+    frames_per_window: int,
+    short_side: int | None = 224,
+    backend: str = "auto",
+) -> Iterator[Clip]:
+    """Every window of a video as a Clip, in order, decoding the file once.
+
+    The file is opened and checked here, not at the first `next()`, so a bad path fails where the
+    caller asked for it. Frames of up to 32 windows (and at most 256 distinct frames) are fetched in
+    one call, so overlapping windows share decoded frames and memory stays bounded.
+    """
+    reader = open_video(path, short_side=short_side, backend=backend)
+    try:
+        windows = plan_windows(
+            reader.timestamps, reader.info.duration_s, window_s, stride_s, frames_per_window
+        )
+    except BaseException:
+        reader.close()
+        raise
+    return _clips(str(path), reader, windows)
+
+
+def _clips(path: str, reader: VideoReader, windows: list[Window]) -> Iterator[Clip]:
+    with reader:
+        for group in _fetch_groups(windows):
+            wanted = np.unique(np.concatenate([w.frame_indices for w in group]))
+            frames = reader.get_frames(wanted)
+            for window in group:
+                rows = np.searchsorted(wanted, window.frame_indices)
+                yield Clip(path, window.index, window.start_s, window.end_s, frames[rows], window.frame_indices)
+
+
+def _fetch_groups(windows: list[Window]) -> Iterator[list[Window]]:
+    group: list[Window] = []
+    distinct = 0
+    for window in windows:
+        if group and (len(group) >= _FETCH_WINDOWS or distinct + len(window.frame_indices) > _FETCH_FRAMES):
+            yield group
+            group, distinct = [], 0
+        group.append(window)
+        distinct += len(window.frame_indices)
+    if group:
+        yield group
+
+
+def load_clip(
+    path: str | os.PathLike[str],
+    start_s: float | None,
+    end_s: float | None,
+    frames: int,
+    short_side: int | None = 224,
+    backend: str = "auto",
+) -> Clip:
+    """One clip of `frames` frames over [start_s, end_s] (None: from the start / to the end).
+
+    An end past the video's end is clamped to it (a range "0 to 60 s" of a 59.9 s video means all of
+    it); a range that starts outside the video, or is empty, is a MediaError naming the duration.
+    """
+    if frames < 1:
+        raise ValueError(f"frames must be at least 1, got {frames}")
+    with open_video(path, short_side=short_side, backend=backend) as reader:
+        duration = reader.info.duration_s
+        start = 0.0 if start_s is None else float(start_s)
+        end = duration if end_s is None else float(end_s)
+        if start < 0 or start >= duration or end <= start:
+            raise MediaError(
+                path,
+                f"the range {start:.2f}-{end:.2f} s is outside the video, which lasts {duration:.2f} s; "
+                f"pick a range within 0-{duration:.2f} s",
+            )
+        end = min(end, duration)
+        indices = sample_indices(reader.timestamps, start, end, frames)
+        return Clip(str(path), 0, start, end, reader.get_frames(indices), indices)
+
+
+__all__ = ["Clip", "Window", "iter_clips", "load_clip", "nearest_frames", "plan_windows", "sample_indices"]

@@ -1,0 +1,1 @@
+"""Turning encoder similarities into answers: probabilities, rejection, multi-label, hierarchy."""

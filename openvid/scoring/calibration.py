@@ -1,0 +1,48 @@
+"""When to say "none of these", and when a label is on in multi-label mode.
+
+Softmax always crowns a winner, even for a clip that matches nothing in the list. Rejection
+compares the winner's probability (or its raw cosine, which does not depend on what else is in
+the list) with a per-taxonomy threshold. Thresholds are data, not constants: `fit_threshold`
+picks one from scores of clips that do and do not belong, and the taxonomy stores it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from openvid.errors import UnknownChoice
+
+REJECT_ON = ("probability", "cosine")
+
+
+def is_rejected(top_probability: float, top_cosine: float, threshold: float | None, on: str = "probability") -> bool:
+    """True when the best label is not convincing enough to name."""
+    if on not in REJECT_ON:
+        raise UnknownChoice("reject_on", on, list(REJECT_ON))
+    if threshold is None:
+        return False
+    return (top_probability if on == "probability" else top_cosine) < threshold
+
+
+def multi_label_on(cosine: np.ndarray, threshold: float) -> np.ndarray:
+    """Independent per-label decisions: each label is on when its cosine reaches the threshold."""
+    return np.asarray(cosine) >= threshold
+
+
+def fit_threshold(accept_scores: np.ndarray, reject_scores: np.ndarray) -> float:
+    """The threshold that best separates scores that should pass from scores that should not.
+
+    Tries every observed score as the cut (pass when score >= cut) and keeps the one with the best
+    balanced accuracy (the mean of the two hit rates, i.e. Youden's J); ties go to the lower cut,
+    which rejects less.
+    """
+    accept = np.asarray(accept_scores, np.float64)
+    reject = np.asarray(reject_scores, np.float64)
+    if len(accept) == 0 or len(reject) == 0:
+        raise ValueError("fitting a threshold needs scores on both sides")
+    best_cut, best_score = None, -1.0
+    for cut in np.unique(np.concatenate([accept, reject])):
+        score = ((accept >= cut).mean() + (reject < cut).mean()) / 2
+        if score > best_score + 1e-12:
+            best_cut, best_score = float(cut), score
+    return best_cut
