@@ -9,13 +9,20 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from openvid.classify import ClassifyOptions, TaxonomyClassifier
 from openvid.config import Settings
 from openvid.encoders import Encoder, load_encoder
 from openvid.media import Clip, iter_clips
+from openvid.pipeline import run_batched
+from openvid.results import ClassifyResult, Failure, Prediction
+from openvid.text_cache import CachedTextFeatures
+
+if TYPE_CHECKING:  # pragma: no cover
+    from openvid.store import TaxonomyStore
 
 
 @dataclass
@@ -41,6 +48,8 @@ class Engine:
         base = settings or Settings.from_env()
         self.settings = base.replace(model=model, **overrides)
         self._encoder: Encoder | None = None
+        self._store = None
+        self._text_features: CachedTextFeatures | None = None
 
     @property
     def encoder(self) -> Encoder:
@@ -48,6 +57,59 @@ class Engine:
         if self._encoder is None:
             self._encoder = load_encoder(self.settings.model, self.settings)
         return self._encoder
+
+    @property
+    def taxonomies(self) -> "TaxonomyStore":
+        """The prompt-set store in the home folder (opened on first use)."""
+        if self._store is None:
+            from openvid.store import TaxonomyStore
+
+            self._store = TaxonomyStore(self.settings.home)
+        return self._store
+
+    @property
+    def text_features(self) -> CachedTextFeatures:
+        """The encoder's text features behind the memory and SQLite caches."""
+        if self._text_features is None:
+            from openvid.store import EmbeddingCache
+
+            self._text_features = CachedTextFeatures(self.encoder, EmbeddingCache(self.taxonomies.engine))
+        return self._text_features
+
+    def classify(
+        self,
+        paths: Sequence[str | Path],
+        taxonomy: str,
+        *,
+        top_k: int = 5,
+        multi_label: bool = False,
+        segments: bool = False,
+        level: int | None = None,
+        on_progress: Callable[[str, bool], None] | None = None,
+    ) -> ClassifyResult:
+        """Classify videos against a taxonomy; bad files are reported in `failures`, not raised.
+
+            >>> engine.classify(["clip.mp4"], "sports").predictions[0].top  # doctest: +SKIP
+            'pole vault'
+        """
+        classifier = TaxonomyClassifier(self.encoder, self.taxonomies.get(taxonomy), self.text_features)
+        options = ClassifyOptions(top_k=top_k, multi_label=multi_label, segments=segments, level=level)
+        paths = [str(p) for p in paths]
+        predictions: dict[int, Prediction] = {}
+        failures: list[Failure] = []
+
+        def done(index: int, path: str, clips: list[Clip], rows: list) -> None:
+            predictions[index] = classifier.predict(path, clips, rows, options)
+            if on_progress:
+                on_progress(path, True)
+
+        def failed(index: int, path: str, error: Exception) -> None:
+            failures.append(Failure(path, str(error)))
+            if on_progress:
+                on_progress(path, False)
+
+        run_batched(paths, self.iter_clips, classifier.compute, done, failed, batch_size=self.settings.batch_size)
+        return ClassifyResult([predictions[i] for i in sorted(predictions)], failures)
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.encode_text(list(texts))

@@ -78,6 +78,7 @@ class Encoder(ABC):
     image_size: int
     resize_to: int
     window_s: float = 4.0  # default segment length; frames_per_clip frames are sampled from each
+    text_feature_kind: str = "unit"  # what text_features returns; part of a text cache's key
 
     @property
     @abstractmethod

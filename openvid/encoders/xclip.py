@@ -60,6 +60,8 @@ _PROCESSOR_FILES = ["preprocessor_config.json", "tokenizer_config.json"]
 class XClipEncoder(Encoder):
     """transformers `XCLIPModel` + its processor's tokenizer and frame settings."""
 
+    text_feature_kind = "projection"  # unnormalised: the prompt generator's input
+
     def __init__(self, model, tokenizer, transform: FrameTransform, identity: str, name: str,
                  device: torch.device, dtype: torch.dtype, batch_size: int = 8, spec: EncoderSpec | None = None) -> None:
         self.model = model.eval()

@@ -1,0 +1,3 @@
+from openvid.cli import main
+
+main()
