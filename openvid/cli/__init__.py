@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from openvid.cli import media, models
+from openvid.cli import classify, media, models, taxonomy
 from openvid.cli.common import err
 from openvid.errors import OpenvidError
 
@@ -23,7 +23,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(models.app, name="models")
+app.add_typer(taxonomy.app, name="taxonomy")
 media.register(app)
+classify.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:
