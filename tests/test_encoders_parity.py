@@ -152,3 +152,12 @@ def test_clip_label_similarity_is_cosine_with_mean_prompt_vectors(tiny_clip):
     labels /= np.linalg.norm(labels, axis=1, keepdims=True)
     expected = tiny_clip.encode_video(clips) @ labels.T
     np.testing.assert_allclose(tiny_clip.label_similarity(clips, groups).cosine, expected, atol=1e-5)
+
+
+def test_clips_of_different_sizes_share_a_batch(tiny_clip, tiny_xclip):
+    """Videos of different aspect ratios end up in one encoder batch when classifying many files."""
+    clips = [_frames(16, h=224, w=398), _frames(17, h=300, w=224), _frames(18, h=224, w=224)]
+    for encoder in (tiny_clip, tiny_xclip):
+        together = encoder.encode_video(clips)
+        one_by_one = np.concatenate([encoder.encode_video([c]) for c in clips])
+        np.testing.assert_allclose(together, one_by_one, atol=1e-5)

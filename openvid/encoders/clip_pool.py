@@ -110,20 +110,23 @@ class ClipPoolEncoder(Encoder):
     @torch.inference_mode()
     def encode_frames(self, frames: np.ndarray, batch_size: int | None = None) -> torch.Tensor:
         """Unit vectors [N, dim] of single frames (uint8 [N, H, W, 3])."""
+        return self._encode_pixels(self.transform(frames), batch_size)
+
+    @torch.inference_mode()
+    def _encode_pixels(self, pixels: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
         size = (batch_size or self.batch_size) * self.frames_per_clip
-        out = []
-        for chunk in batches(frames, size):
-            pixels = self.transform(chunk).to(self.device, self.dtype)
-            out.append(F.normalize(self.model.encode_image(pixels).float(), dim=-1))
+        out = [F.normalize(self.model.encode_image(chunk.to(self.device, self.dtype)).float(), dim=-1)
+               for chunk in torch.split(pixels, size)]
         return torch.cat(out) if out else torch.zeros((0, self.dim))
 
     def encode_video(self, clips: Sequence, batch_size: int | None = None) -> np.ndarray:
         clips = [clip_frames(c) for c in clips]
         if not clips:
             return np.zeros((0, self.dim), np.float32)
-        # Frames of many clips share one forward pass; split back per clip for pooling.
+        # Frames of many clips (of any size: each is cropped to the model's) share forward passes;
+        # split back per clip for pooling.
         lengths = [len(frames) for frames in clips]
-        vectors = self.encode_frames(np.concatenate(clips), batch_size)
+        vectors = self._encode_pixels(torch.cat([self.transform(frames) for frames in clips]), batch_size)
         pooled = torch.stack([part.mean(0) for part in torch.split(vectors, lengths)])
         return F.normalize(pooled, dim=-1).cpu().numpy()
 

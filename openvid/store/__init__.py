@@ -1,0 +1,35 @@
+"""The store: prompt sets (taxonomies) and cached text vectors in one SQLite file, `<home>/openvid.db`.
+
+    >>> store = TaxonomyStore(home)                              # doctest: +SKIP
+    >>> store.create("sports")                                   # doctest: +SKIP
+    >>> store.add_label("sports", "pole vault", prompts=["an athlete vaulting over a bar"])  # doctest: +SKIP
+    >>> store.copy("ucf101", "my-ucf")                           # doctest: +SKIP
+
+It knows nothing of models: vectors come in and go out as numpy arrays.
+"""
+
+from openvid.store.db import open_database, read_transaction, write_transaction
+from openvid.store.embedding_cache import EmbeddingCache
+from openvid.store.io import FORMATS
+from openvid.store.models import (
+    HistoryEntry,
+    Label,
+    Taxonomy,
+    TaxonomySettings,
+    TaxonomySummary,
+)
+from openvid.store.taxonomy import TaxonomyStore
+
+__all__ = [
+    "FORMATS",
+    "EmbeddingCache",
+    "HistoryEntry",
+    "Label",
+    "Taxonomy",
+    "TaxonomySettings",
+    "TaxonomyStore",
+    "TaxonomySummary",
+    "open_database",
+    "read_transaction",
+    "write_transaction",
+]

@@ -1,0 +1,67 @@
+"""Schema migrations, in order. Version N is `MIGRATIONS[N - 1]`; never edit or reorder a released one.
+
+To change the schema, append a function that takes the open write-transaction `Connection` and
+runs its DDL (and any data moves), then make `schema.py` describe the result. Each migration is
+written as literal SQL, frozen in time, so it means the same thing on a file created long ago as
+on a new one; `tests/test_store_db.py` checks that `schema.py` matches what the migrations build.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import Connection
+
+
+def m0001_prompt_sets(connection: Connection) -> None:
+    """Taxonomies, their labels, their history (with a full snapshot per version), text-vector cache."""
+    statements = [
+        """CREATE TABLE taxonomies (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            templates JSON NOT NULL,
+            settings JSON NOT NULL,
+            version INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE labels (
+            id INTEGER PRIMARY KEY,
+            taxonomy_id INTEGER NOT NULL REFERENCES taxonomies (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            description TEXT,
+            parent_id INTEGER REFERENCES labels (id) DEFERRABLE INITIALLY DEFERRED,
+            prompts JSON NOT NULL DEFAULT '[]',
+            synonyms JSON NOT NULL DEFAULT '[]',
+            enabled BOOLEAN NOT NULL DEFAULT 1,
+            position INTEGER NOT NULL,
+            UNIQUE (taxonomy_id, name)
+        )""",
+        "CREATE INDEX ix_labels_parent_id ON labels (parent_id)",
+        """CREATE TABLE taxonomy_history (
+            id INTEGER PRIMARY KEY,
+            taxonomy_id INTEGER NOT NULL REFERENCES taxonomies (id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            who TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail JSON NOT NULL,
+            snapshot JSON NOT NULL,
+            UNIQUE (taxonomy_id, version)
+        )""",
+        """CREATE TABLE text_embeddings (
+            identity TEXT NOT NULL,
+            text TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (identity, text)
+        )""",
+    ]
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    m0001_prompt_sets,
+]
