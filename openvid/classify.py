@@ -60,7 +60,7 @@ class TaxonomyClassifier:
         else:
             order = list(np.argsort(-probs, kind="stable")[: options.top_k])
             best = order[0]
-            rejected = is_rejected(probs[best], cosine[best], settings.reject_threshold, settings.reject_on)
+            rejected = is_rejected(probs[best], cosine.max(), settings.reject_threshold, settings.reject_on)
         segments = None
         if options.segments:
             segments = []

@@ -18,7 +18,9 @@ from openvid.config import Settings
 from openvid.encoders import Encoder, load_encoder
 from openvid.media import Clip, iter_clips
 from openvid.pipeline import run_batched
+from openvid.errors import OpenvidError
 from openvid.results import ClassifyResult, Failure, Prediction
+from openvid.scoring.calibration import fit_threshold
 from openvid.text_cache import CachedTextFeatures
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,6 +113,34 @@ class Engine:
         run_batched(paths, self.iter_clips, classifier.compute, done, failed, batch_size=self.settings.batch_size)
         return ClassifyResult([predictions[i] for i in sorted(predictions)], failures)
 
+    def calibrate_rejection(
+        self,
+        taxonomy: str,
+        accept: Sequence[str | Path],
+        reject: Sequence[str | Path],
+        on: str = "probability",
+    ) -> Calibration:
+        """Fit and store the taxonomy's "none of these" threshold from example videos.
+
+        `accept`: videos that do show one of the taxonomy's labels; `reject`: videos that show none.
+        The threshold is the cut on the best label's score (probability or cosine) that best
+        separates the two sets (`fit_threshold`); it is saved as the taxonomy's setting.
+        """
+        scores = {}
+        failures: list[Failure] = []
+        for side, paths in (("accept", accept), ("reject", reject)):
+            result = self.classify(paths, taxonomy, top_k=1_000_000)  # every label: the best cosine may not rank first
+            failures.extend(result.failures)
+            scores[side] = np.array([
+                p.labels[0].probability if on == "probability" else max(s.cosine for s in p.labels)
+                for p in result.predictions
+            ])
+        if not len(scores["accept"]) or not len(scores["reject"]):
+            raise OpenvidError("calibration needs at least one readable video on each side (--accept and --reject)")
+        threshold = fit_threshold(scores["accept"], scores["reject"])
+        self.taxonomies.update_settings(taxonomy, reject_threshold=threshold, reject_on=on)
+        return Calibration(threshold, on, scores["accept"], scores["reject"], failures)
+
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.encode_text(list(texts))
 
@@ -143,6 +173,17 @@ class Engine:
             vectors=np.concatenate(vectors) if vectors else np.zeros((0, self.encoder.dim), np.float32),
             model=self.encoder.identity,
         )
+
+
+@dataclass
+class Calibration:
+    """A fitted "none of these" threshold and the scores it was fitted on."""
+
+    threshold: float
+    on: str
+    accept_scores: np.ndarray
+    reject_scores: np.ndarray
+    failures: list[Failure]
 
 
 def batched(items: Iterable[Clip], size: int) -> Iterator[list[Clip]]:

@@ -70,10 +70,11 @@ def test_multi_label_is_independent_per_label():
 
 
 def test_fit_threshold_separates_and_balances():
-    assert fit_threshold([0.6, 0.7, 0.8], [0.1, 0.2, 0.3]) == pytest.approx(0.6)
+    assert fit_threshold([0.6, 0.7, 0.8], [0.1, 0.2, 0.3]) == pytest.approx(0.45)  # halfway across the gap
     # overlapping: the best balanced cut keeps most positives while rejecting most negatives
     cut = fit_threshold([0.25, 0.5, 0.6, 0.7], [0.1, 0.2, 0.3, 0.35, 0.55])
-    assert cut == pytest.approx(0.5)
+    assert cut == pytest.approx((0.5 + 0.35) / 2)
+    assert fit_threshold([0.9], [0.95]) < 0.9  # nothing separates: keep everything
     with pytest.raises(ValueError):
         fit_threshold([], [0.1])
 

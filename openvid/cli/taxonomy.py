@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from openvid.cli.common import HomeOption, JsonOption, emit_json, out
+from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, err, out
 
 app = typer.Typer(help="Create and edit prompt sets (label lists).", no_args_is_help=True)
 
@@ -182,6 +182,36 @@ def set_settings(
         changes["reject_threshold"] = None if no_reject else reject_below
     taxonomy = _store(home).update_settings(name, **changes)
     _done(taxonomy, f"settings: {taxonomy.settings}", as_json)
+
+
+@app.command("calibrate")
+def calibrate(
+    name: NameArg,
+    accept: Annotated[list[Path], typer.Option("--accept", "-a", help="A video that shows one of the labels (repeatable).")],
+    reject: Annotated[list[Path], typer.Option("--reject", "-r", help="A video that shows none of them (repeatable).")],
+    on: Annotated[str, typer.Option(help="Score to threshold: probability or cosine.")] = "probability",
+    model: ModelOption = None,
+    device: DeviceOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit the "none of these" threshold from videos that do and do not belong, and store it.
+
+    Example: openvid taxonomy calibrate sports -a dunk.mp4 -a vault.mp4 -r cooking.mp4 -r news.mp4
+    """
+    from openvid.engine import Engine
+
+    engine = Engine(model=model, device=device, home=home)
+    result = engine.calibrate_rejection(name, accept, reject, on=on)
+    if as_json:
+        emit_json(result)
+        return
+    out.print(f"{name}: answer 'none of these' when the best {on} is below {result.threshold:.4f}")
+    hits = (result.accept_scores >= result.threshold).mean()
+    rejects = (result.reject_scores < result.threshold).mean()
+    out.print(f"on the examples: {hits:.0%} of --accept kept, {rejects:.0%} of --reject refused")
+    for failure in result.failures:
+        err.print(f"[red]skipped[/] {failure.error}", highlight=False)
 
 
 @app.command("import")

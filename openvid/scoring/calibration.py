@@ -16,7 +16,10 @@ REJECT_ON = ("probability", "cosine")
 
 
 def is_rejected(top_probability: float, top_cosine: float, threshold: float | None, on: str = "probability") -> bool:
-    """True when the best label is not convincing enough to name."""
+    """True when the best label is not convincing enough to name.
+
+    `top_probability` is the highest label probability, `top_cosine` the highest label cosine.
+    """
     if on not in REJECT_ON:
         raise UnknownChoice("reject_on", on, list(REJECT_ON))
     if threshold is None:
@@ -32,17 +35,23 @@ def multi_label_on(cosine: np.ndarray, threshold: float) -> np.ndarray:
 def fit_threshold(accept_scores: np.ndarray, reject_scores: np.ndarray) -> float:
     """The threshold that best separates scores that should pass from scores that should not.
 
-    Tries every observed score as the cut (pass when score >= cut) and keeps the one with the best
+    Tries a cut at every observed score (pass when score >= cut) and keeps the one with the best
     balanced accuracy (the mean of the two hit rates, i.e. Youden's J); ties go to the lower cut,
-    which rejects less.
+    which rejects less. The threshold returned lies halfway between that cut and the next lower
+    observed score, so scores that wobble in the last bits (another batch, another machine) fall
+    on the same side as in calibration.
     """
     accept = np.asarray(accept_scores, np.float64)
     reject = np.asarray(reject_scores, np.float64)
     if len(accept) == 0 or len(reject) == 0:
         raise ValueError("fitting a threshold needs scores on both sides")
-    best_cut, best_score = None, -1.0
-    for cut in np.unique(np.concatenate([accept, reject])):
+    observed = np.unique(np.concatenate([accept, reject]))
+    best_index, best_score = 0, -1.0
+    for index, cut in enumerate(observed):
         score = ((accept >= cut).mean() + (reject < cut).mean()) / 2
         if score > best_score + 1e-12:
-            best_cut, best_score = float(cut), score
-    return best_cut
+            best_index, best_score = index, score
+    cut = observed[best_index]
+    if best_index == 0:
+        return float(cut - 1e-6)
+    return float((cut + observed[best_index - 1]) / 2)
