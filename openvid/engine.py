@@ -7,6 +7,7 @@ Later capabilities (index, search, classify, few-shot) add verbs here.
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
@@ -18,13 +19,19 @@ from openvid.config import Settings
 from openvid.encoders import Encoder, load_encoder
 from openvid.media import Clip, iter_clips
 from openvid.pipeline import run_batched
-from openvid.errors import OpenvidError
+from openvid.encoders.base import label_matrix
+from openvid.errors import IndexError_, OpenvidError
+from openvid.indexing import IndexReport, index_videos, remove_videos, size_on_disk
+from openvid.media import load_clip
+from openvid.search import SearchHit, label_filter_ids, parse_clip_ref, search_index
+from openvid.video_index import Consistency, VideoIndex
 from openvid.results import ClassifyResult, Failure, Prediction
 from openvid.scoring.calibration import fit_threshold
 from openvid.text_cache import CachedTextFeatures
 
 if TYPE_CHECKING:  # pragma: no cover
     from openvid.store import TaxonomyStore
+    from openvid.store.catalog import Catalog
 
 
 @dataclass
@@ -49,6 +56,9 @@ class Engine:
     def __init__(self, model: str | None = None, settings: Settings | None = None, **overrides: Any) -> None:
         base = settings or Settings.from_env()
         self.settings = base.replace(model=model, **overrides)
+        # An index remembers the model it was built with; searching it uses that model unless
+        # the caller named one (then a mismatch is an error, not silently wrong vectors).
+        self.model_was_chosen = model is not None or bool(os.environ.get("OPENVID_MODEL"))
         self._encoder: Encoder | None = None
         self._store = None
         self._text_features: CachedTextFeatures | None = None
@@ -59,6 +69,114 @@ class Engine:
         if self._encoder is None:
             self._encoder = load_encoder(self.settings.model, self.settings)
         return self._encoder
+
+    # -- video indexes -------------------------------------------------------------------------
+    @property
+    def catalog(self) -> "Catalog":
+        from openvid.store.catalog import Catalog
+
+        return Catalog(self.taxonomies.engine)
+
+    def open_index(self, name: str = "default", *, create: bool = False, factory: str | None = None,
+                   repair: bool = True) -> VideoIndex:
+        """The named index, consistent with its catalog; `create` makes it for this engine's model."""
+        record = self.catalog.find_index(name)
+        if record is None:
+            if not create:
+                self.catalog.get_index(name)  # raises with "did you mean" / how to build one
+            encoder = self.encoder
+            window = self.settings.window_s or encoder.window_s
+            record = self.catalog.create_index(
+                name, model=self.settings.model, encoder=encoder.identity, dim=encoder.dim, window_s=window,
+                stride_s=self.settings.stride_s or window, frames=encoder.frames_per_clip)
+        else:
+            self._use_index_model(record)
+        return VideoIndex.open(self.settings.home, self.catalog, record, repair=repair, factory=factory)
+
+    def _use_index_model(self, record) -> None:
+        if not self.model_was_chosen and self._encoder is None:
+            self.settings = self.settings.replace(model=record.model)
+        if self.encoder.identity != record.encoder:
+            raise IndexError_(
+                f"index {record.name!r} was built with {record.encoder} but this run uses "
+                f"{self.encoder.identity}; pass --model {record.model} or use another --index")
+        self.settings = self.settings.replace(window_s=self.settings.window_s or record.window_s,
+                                              stride_s=self.settings.stride_s or record.stride_s)
+
+    def index_videos(self, paths: Sequence[str | Path], index: str = "default", *, factory: str | None = None,
+                     on_progress: Callable[[str, str, int], None] | None = None) -> IndexReport:
+        """Index the videos under `paths` (files or folders); already-indexed content is skipped."""
+        target = self.open_index(index, create=True, factory=factory)
+        return index_videos(target, self.encoder, paths, self.iter_clips, batch_size=self.settings.batch_size,
+                            on_progress=on_progress)
+
+    def remove_videos(self, paths: Sequence[str | Path], index: str = "default") -> list[str]:
+        return remove_videos(self.open_index(index), paths)
+
+    def search(
+        self,
+        query: str | None = None,
+        *,
+        index: str = "default",
+        k: int = 10,
+        like: str | None = None,
+        per_video: bool = False,
+        path_glob: str | None = None,
+        min_duration_s: float | None = None,
+        taxonomy: str | None = None,
+        label: str | None = None,
+        rerank: int = 0,
+        ef_search: int | None = None,
+    ) -> list[SearchHit]:
+        """Top-k moments for a text query, or for an example clip (`like="clip.mp4@12-20"`)."""
+        target = self.open_index(index)
+        if (query is None) == (like is None):
+            raise OpenvidError("search needs either a text query or --like FILE[@start-end], not both")
+        if like is not None:
+            path, start, end = parse_clip_ref(like)
+            clip = load_clip(path, start, end, frames=self.encoder.frames_per_clip, short_side=self.encoder.resize_to,
+                             backend=self.settings.decoder)
+            vector = self.encoder.encode_video([clip])[0]
+        else:
+            vector = self.encoder.encode_text([query])[0]
+        allowed = None
+        if path_glob or min_duration_s is not None:
+            allowed = self.catalog.filter_segment_ids(target.record.id, path_glob=path_glob, min_duration_s=min_duration_s)
+        if taxonomy or label:
+            if not (taxonomy and label):
+                raise OpenvidError("filtering by label needs both --taxonomy and --label")
+            classifier = TaxonomyClassifier(self.encoder, self.taxonomies.get(taxonomy), self.text_features)
+            candidates = allowed if allowed is not None else self.catalog.segment_ids(target.record.id)
+            label_vectors = label_matrix(classifier.prompt_groups, self.text_features)
+            allowed = label_filter_ids(target, candidates, label_vectors, classifier.labels, label)
+        rescore = None
+        if rerank and query is not None and hasattr(self.encoder, "rerank"):
+            encoder = self.encoder
+
+            def rescore(records):
+                clips = [load_clip(r.path, r.start_s, r.end_s, frames=encoder.frames_per_clip,
+                                   short_side=encoder.resize_to, backend=self.settings.decoder) for r in records]
+                return encoder.rerank(query, clips) / encoder.logit_scale
+        elif rerank:
+            raise OpenvidError(f"--rerank needs a text query and an encoder with an exact video-conditioned "
+                               f"score (xclip, xclip-zs); {self.encoder.name} has none")
+        return search_index(target, vector, k, per_video=per_video, allowed_ids=allowed, rescore=rescore,
+                            rerank=rerank, ef_search=ef_search)
+
+    def index_info(self, index: str = "default") -> dict:
+        target = self.open_index(index, repair=False)
+        videos, segments = self.catalog.counts(target.record.id)
+        return {"index": target.record, "videos": videos, "segments": segments, "vectors": target.vectors.info(),
+                "folder": str(target.folder), "bytes_on_disk": size_on_disk(target.folder)}
+
+    def check(self, index: str = "default", fix: bool = False) -> Consistency:
+        """Compare the FAISS copy with the catalog; with `fix`, repair and save it."""
+        target = self.open_index(index, repair=False)
+        state = target.consistency()
+        if fix and not state.ok:
+            target.repair()
+            target.save()
+        return state
 
     @property
     def taxonomies(self) -> "TaxonomyStore":

@@ -11,8 +11,8 @@ import sys
 
 import typer
 
-from openvid.cli import classify, media, models, taxonomy
-from openvid.cli.common import err
+from openvid.cli import archive, classify, media, models, taxonomy
+from openvid.cli.common import err, say_error
 from openvid.errors import OpenvidError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(taxonomy.app, name="taxonomy")
 media.register(app)
 classify.register(app)
+archive.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -35,7 +36,7 @@ def run(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # click's standalone mode ends every run this way
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except OpenvidError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        say_error("error:", exc)
         return 1
     return 0
 

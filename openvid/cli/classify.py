@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, err, out
+from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, err, out, say_error
 
 
 def register(app: typer.Typer) -> None:
@@ -50,7 +50,7 @@ def classify_cmd(
         for prediction in result.predictions:
             _print_prediction(prediction)
         for failure in result.failures:
-            err.print(f"[red]skipped[/] {failure.error}", highlight=False)
+            say_error("skipped", failure.error)
     if result.failures:
         raise typer.Exit(1)
 

@@ -10,9 +10,15 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages stay one line each, whatever the terminal width
+
+
+def say_error(tag: str, message: object) -> None:
+    """One stderr line: a coloured tag, then the message as plain text (never read as markup)."""
+    err.print(f"[bold red]{tag}[/] {escape(str(message))}", highlight=False)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
 ModelOption = Annotated[

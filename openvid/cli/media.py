@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from openvid.cli.common import DeviceOption, JsonOption, ModelOption, emit_json, err, out
+from openvid.cli.common import DeviceOption, JsonOption, ModelOption, emit_json, err, out, say_error
 from openvid.errors import OpenvidError
 
 
@@ -44,7 +44,7 @@ def probe_cmd(
                           f"{info.width}×{info.height}", "yes" if info.has_audio else "no")
         out.print(table)
         for failure in failures:
-            err.print(f"[red]skipped[/] {failure['error']}", highlight=False)
+            say_error("skipped", failure["error"])
     if failures:
         raise typer.Exit(1)
 

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, err, out
+from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, err, out, say_error
 
 app = typer.Typer(help="Create and edit prompt sets (label lists).", no_args_is_help=True)
 
@@ -211,7 +211,7 @@ def calibrate(
     rejects = (result.reject_scores < result.threshold).mean()
     out.print(f"on the examples: {hits:.0%} of --accept kept, {rejects:.0%} of --reject refused")
     for failure in result.failures:
-        err.print(f"[red]skipped[/] {failure.error}", highlight=False)
+        say_error("skipped", failure.error)
 
 
 @app.command("import")

@@ -62,6 +62,52 @@ def m0001_prompt_sets(connection: Connection) -> None:
         connection.exec_driver_sql(statement)
 
 
+def m0002_video_catalog(connection: Connection) -> None:
+    """Video indexes: which videos (by content hash) and segments each holds, with their vectors.
+
+    A segment's id is its FAISS id. AUTOINCREMENT keeps ids from ever being reused, so a
+    tombstoned id in an approximate FAISS index can never hide a newer segment. Vectors are kept
+    here as well as in FAISS: SQLite commits a video atomically, and the FAISS file is rebuilt or
+    patched from these rows after a crash, so the two always agree on opening.
+    """
+    statements = [
+        """CREATE TABLE video_indexes (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            model TEXT NOT NULL,
+            encoder TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            window_s REAL NOT NULL,
+            stride_s REAL NOT NULL,
+            frames INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE videos (
+            id INTEGER PRIMARY KEY,
+            index_id INTEGER NOT NULL REFERENCES video_indexes (id) ON DELETE CASCADE,
+            content_hash TEXT NOT NULL,
+            path TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            duration_s REAL NOT NULL,
+            indexed_at TEXT NOT NULL,
+            UNIQUE (index_id, content_hash)
+        )""",
+        "CREATE INDEX ix_videos_path ON videos (index_id, path)",
+        """CREATE TABLE segments (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+            start_s REAL NOT NULL,
+            end_s REAL NOT NULL,
+            vector BLOB NOT NULL
+        )""",
+        "CREATE INDEX ix_segments_video_id ON segments (video_id)",
+    ]
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m0001_prompt_sets,
+    m0002_video_catalog,
 ]

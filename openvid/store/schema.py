@@ -12,7 +12,9 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -93,6 +95,47 @@ text_embeddings = Table(
     Column("vector", LargeBinary, nullable=False),
 )
 
+video_indexes = Table(
+    "video_indexes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String, nullable=False, unique=True),
+    Column("model", String, nullable=False),
+    Column("encoder", String, nullable=False),
+    Column("dim", Integer, nullable=False),
+    Column("window_s", Float, nullable=False),
+    Column("stride_s", Float, nullable=False),
+    Column("frames", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+videos = Table(
+    "videos",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("index_id", Integer, ForeignKey("video_indexes.id", ondelete="CASCADE"), nullable=False),
+    Column("content_hash", String, nullable=False),
+    Column("path", String, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("indexed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("index_id", "content_hash"),
+    Index("ix_videos_path", "index_id", "path"),
+)
+
+segments = Table(
+    "segments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("video_id", Integer, ForeignKey("videos.id", ondelete="CASCADE"), nullable=False),
+    Column("start_s", Float, nullable=False),
+    Column("end_s", Float, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    Index("ix_segments_video_id", "video_id"),
+    sqlite_autoincrement=True,
+)
+
 schema_migrations = Table(
     "schema_migrations",
     metadata,
@@ -101,4 +144,14 @@ schema_migrations = Table(
     Column("applied_at", String, nullable=False),
 )
 
-__all__ = ["labels", "metadata", "schema_migrations", "taxonomies", "taxonomy_history", "text_embeddings"]
+__all__ = [
+    "labels",
+    "metadata",
+    "schema_migrations",
+    "segments",
+    "taxonomies",
+    "taxonomy_history",
+    "text_embeddings",
+    "video_indexes",
+    "videos",
+]

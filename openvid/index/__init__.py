@@ -1,0 +1,8 @@
+"""Vector index layer: FAISS vectors with stable int64 ids (`VectorIndex`), and the rule that picks
+their index type (`choose_index_type`, `IndexSpec`). The SQLite catalog of videos and segments
+lives beside it in ``catalog.py``."""
+
+from openvid.index.kinds import IndexSpec, choose_index_type
+from openvid.index.vectors import IndexInfo, VectorIndex
+
+__all__ = ["VectorIndex", "IndexSpec", "IndexInfo", "choose_index_type"]

@@ -1,0 +1,521 @@
+"""FAISS vectors with stable caller-chosen int64 ids: add, remove, search, save, load.
+
+Vectors are L2-normalised float32 and compared by inner product (= cosine). The catalog chooses
+the ids; this layer never renumbers them.
+
+**Index type follows size.** While an index holds at most ``flat_threshold`` (50,000) vectors it is
+exact (``IDMap2,Flat``). The ``add`` that crosses the threshold rebuilds it as ``HNSW32``
+(efConstruction 80) in place; the switch is one-way (removals never turn it back into Flat). A
+forced FAISS factory string (``"HNSW32"``, ``"IVF1024,PQ64"``, ``"Flat"``) turns the automatic
+choice off; a forced type that needs training stays an exact Flat index until it holds enough
+vectors to train on (39 per k-means centroid), then rebuilds into the forced type.
+
+**Why HNSW32, and ef_search 128** (measured with ``scripts/bench_search.py``, tables in
+``docs/benchmarks.md``): DEFAULT_CHOICE_PLACEHOLDER
+
+**Keeping vectors for rebuilds.** Flat and HNSW-over-Flat store the vectors exactly, so a rebuild
+reads them back with ``reconstruct_n``; nothing is stored twice. Index types whose FAISS storage is
+lossy (IVF, PQ, SQ) keep a float32 side copy (``.ids.npy`` + ``.vecs.npy`` beside the ``.faiss``,
+memory-mapped on ``load(mmap=True)``) so rebuilds and filtered exact search use the originals.
+
+**Removal.** Flat and IVF remove natively (``remove_ids``). HNSW and other types cannot; their
+removed ids become tombstones: excluded at search by an ``IDSelectorNot`` inside FAISS (or, for
+types that take no selector, by over-fetching and filtering), never counted by ``len``, dropped for
+good by ``compact()`` or the next rebuild. A tombstoned id cannot be added again until compacted.
+
+**Filters.** ``allowed_ids`` up to ``EXACT_FILTER_MAX`` ids are searched exactly over those ids'
+vectors (an HNSW graph walk restricted to a few ids misses many of them); larger sets go to FAISS
+as an ``IDSelectorBatch``.
+
+**Vectors in.** ``add`` and ``search`` refuse non-finite values and vectors whose norm is more than
+1 % away from 1 (un-normalised input is almost always a bug: another encoder, or a missing
+normalisation); vectors within that tolerance are re-normalised exactly.
+
+**GPU.** With ``use_gpu="auto"`` and faiss-gpu seeing a GPU, unfiltered searches run on a GPU
+copy of the index (Flat and IVF types; FAISS has no GPU HNSW). The CPU index is the one saved.
+Without a GPU everything silently runs on the CPU.
+
+Not thread-safe for concurrent writers; concurrent searches on an unchanging index are fine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from openvid.errors import IndexError_
+from openvid.index import persist
+from openvid.index.kinds import (
+    FLAT,
+    GPU_MAX_K,
+    IndexSpec,
+    choose_index_type,
+    gpu_copy,
+    kind_of,
+    new_faiss_index,
+    search_parameters,
+    set_parameters,
+    stores_exact_vectors,
+    training_size,
+)
+
+EXACT_FILTER_MAX = 20_000
+UNIT_TOLERANCE = 1e-2
+_UNSET = object()
+_training_size = functools.lru_cache(maxsize=64)(training_size)
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What `VectorIndex.info` reports."""
+
+    type: str  # flat | hnsw | ivf | other
+    factory: str  # FAISS factory string of the index as built now
+    auto: bool  # the type follows size (no forced factory)
+    dim: int
+    count: int  # live vectors
+    tombstones: int
+    bytes_on_disk: int | None  # after save/load, else None
+    ef_search: int
+    nprobe: int
+    gpu: bool  # searches run on a GPU copy
+
+
+class VectorIndex:
+    """FAISS over unit vectors (inner product) with stable int64 ids. Build with `create` or `load`.
+
+    >>> index = VectorIndex.create(4)
+    >>> index.add(np.array([7, 9]), np.eye(4, dtype=np.float32)[:2])
+    >>> scores, ids = index.search(np.eye(4, dtype=np.float32)[:1], k=3)
+    >>> ids.tolist(), scores.tolist()
+    ([[7, 9, -1]], [[1.0, 0.0, -inf]])
+    """
+
+    def __init__(self, spec: IndexSpec, index: faiss.Index, factory: str, *, tombstones=None,
+                 side: tuple[np.ndarray, np.ndarray] | None = None, mapped: bool = False) -> None:
+        self.spec = spec
+        self._index, self._kind, self._factory = index, kind_of(index), factory
+        self._tomb = np.asarray(tombstones if tombstones is not None else [], dtype=np.int64)
+        self._side = side if side is not None or stores_exact_vectors(index) else (
+            np.empty(0, np.int64), np.empty((0, spec.dim), np.float32))
+        self._mapped = mapped
+        self._ef_search, self._nprobe = spec.ef_search, spec.nprobe
+        self._applied: tuple[int, int] | None = None  # (efSearch, nprobe) last set inside an "other" index
+        self._bytes_on_disk: int | None = None
+        self._changed()
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def create(cls, dim: int, factory: str | None = None, *, flat_threshold: int = 50_000, hnsw_m: int = 32,
+               ef_construction: int = 80, ef_search: int = 128, nprobe: int = 32,
+               use_gpu: str = "auto") -> VectorIndex:
+        """An empty index of ``dim``-d vectors; ``factory=None`` lets the type follow size."""
+        spec = IndexSpec(dim=dim, factory=factory, flat_threshold=flat_threshold, hnsw_m=hnsw_m,
+                         ef_construction=ef_construction, ef_search=ef_search, nprobe=nprobe, use_gpu=use_gpu)
+        first = choose_index_type(0, spec)
+        if _training_size(dim, first) > 0:
+            first = FLAT  # exact until there is enough data to train the forced type
+        index, _ = new_faiss_index(dim, first, spec)
+        return cls(spec, index, first)
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def dim(self) -> int:
+        return self.spec.dim
+
+    @property
+    def ef_search(self) -> int:
+        return self._ef_search
+
+    @ef_search.setter
+    def ef_search(self, value: int) -> None:
+        self._ef_search = _positive("ef_search", value)
+
+    @property
+    def nprobe(self) -> int:
+        return self._nprobe
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        self._nprobe = _positive("nprobe", value)
+        self._gpu = _UNSET
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal) - int(self._tomb.size)
+
+    def ids(self) -> np.ndarray:
+        """Live ids, ascending."""
+        return np.setdiff1d(self._stored_sorted(), self._tomb, assume_unique=True)
+
+    def info(self) -> IndexInfo:
+        return IndexInfo(type=self._kind, factory=self._factory, auto=self.spec.auto, dim=self.dim, count=len(self),
+                         tombstones=int(self._tomb.size), bytes_on_disk=self._bytes_on_disk,
+                         ef_search=self._ef_search, nprobe=self._nprobe, gpu=self._gpu_index() is not None)
+
+    def __repr__(self) -> str:
+        return f"VectorIndex({self._factory!r}, dim={self.dim}, count={len(self)}, tombstones={self._tomb.size})"
+
+    # ---------------------------------------------------------------- writes
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add ``vectors`` (n × dim unit float32) under the caller's ``ids`` (n distinct int64 >= 0)."""
+        ids = _check_ids(ids, "ids")
+        vectors = _check_vectors(vectors, self.dim, "vectors")
+        if len(ids) != len(vectors):
+            raise IndexError_(f"got {len(ids)} ids for {len(vectors)} vectors; pass one id per vector")
+        if not len(ids):
+            return
+        unique, counts = np.unique(ids, return_counts=True)
+        if (counts > 1).any():
+            raise IndexError_(f"ids repeated within this add: {_sample(unique[counts > 1])}; give each vector its own id")
+        present = ids[_isin_sorted(ids, self._stored_sorted())]
+        if present.size:
+            dead = present[_isin_sorted(present, self._tomb)]
+            if dead.size:
+                raise IndexError_(f"ids {_sample(dead)} were removed but are still tombstones; call compact() "
+                                  "before adding them again")
+            raise IndexError_(f"ids {_sample(present)} are already in the index; remove() them first to replace "
+                              "their vectors")
+        self._materialise()
+        self._index.add_with_ids(vectors, ids)
+        if self._side is not None:
+            self._side = (np.concatenate([self._side[0], ids]), np.concatenate([self._side[1], vectors]))
+        self._changed()
+        self._maybe_rebuild()
+
+    def remove(self, ids: np.ndarray) -> int:
+        """Remove ``ids`` (unknown or already removed ids are ignored); returns how many were live."""
+        ids = np.unique(_check_ids(ids, "ids"))
+        live = ids[_isin_sorted(ids, self._stored_sorted()) & ~_isin_sorted(ids, self._tomb)]
+        if not live.size:
+            return 0
+        if self._kind in ("flat", "ivf"):
+            self._materialise()
+            self._index.remove_ids(faiss.IDSelectorBatch(live))
+            if self._side is not None:
+                keep = ~np.isin(self._side[0], live)
+                self._side = (self._side[0][keep], self._side[1][keep])
+        else:
+            self._tomb = np.union1d(self._tomb, live)
+        self._changed()
+        return int(live.size)
+
+    def compact(self) -> int:
+        """Rebuild without tombstones (same type); returns how many were dropped."""
+        dropped = int(self._tomb.size)
+        if dropped:
+            self._rebuild(self._factory)
+        return dropped
+
+    def rebuild(self, factory: str | None = None) -> None:
+        """Rebuild now as ``factory`` (default: the type this index should have at its size)."""
+        self._rebuild(factory or choose_index_type(len(self), self.spec))
+
+    # ---------------------------------------------------------------- search
+    def search(self, queries: np.ndarray, k: int, *, allowed_ids: np.ndarray | None = None,
+               ef_search: int | None = None, nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` live vectors per query by inner product.
+
+        Returns ``(scores, ids)``, both q × k, best first; rows with fewer hits are padded with
+        score ``-inf`` and id ``-1``. ``allowed_ids`` restricts results to those ids.
+        ``ef_search`` (HNSW) and ``nprobe`` (IVF) override the index's own for this call.
+        """
+        queries = _check_vectors(queries, self.dim, "queries", allow_1d=True)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise IndexError_(f"k must be a positive integer; got {k!r}")
+        k = int(k)
+        ef = self._ef_search if ef_search is None else _positive("ef_search", ef_search)
+        nprobe = self._nprobe if nprobe is None else _positive("nprobe", nprobe)
+        allowed = None
+        if allowed_ids is not None:
+            wanted = np.unique(_check_ids(allowed_ids, "allowed_ids"))
+            allowed = wanted[_isin_sorted(wanted, self._stored_sorted()) & ~_isin_sorted(wanted, self._tomb)]
+        live = len(self) if allowed is None else int(allowed.size)
+        if not len(queries) or not live:
+            return _padding(len(queries), k)
+        if allowed is not None and self._kind != "flat" and allowed.size <= EXACT_FILTER_MAX:
+            return self._exact(queries, k, allowed)
+        if self._kind == "other":
+            return self._overfetch(queries, k, allowed, ef, nprobe)
+        scores, ids = self._faiss_search(queries, k, allowed, ef, nprobe)
+        short = (ids >= 0).sum(axis=1) < min(k, live)
+        if short.any() and self._kind == "hnsw":  # the graph walk ran out of unfiltered neighbours
+            scores[short], ids[short] = self._overfetch(queries[short], k, allowed, ef, nprobe)
+        return scores, ids
+
+    def _faiss_search(self, queries, k, allowed, ef, nprobe):
+        selector = None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(allowed)
+        elif self._tomb.size:
+            selector = self._tombstone_selector()[1]
+        gpu = self._gpu_index() if selector is None and k <= GPU_MAX_K else None
+        if gpu is not None:
+            scores, ids = gpu.search(queries, k)
+        else:
+            params = search_parameters(self._kind, ef_search=ef, nprobe=nprobe, k=k, selector=selector)
+            scores, ids = self._index.search(queries, k, params=params)
+        return _clean(scores, ids)
+
+    def _overfetch(self, queries, k, allowed, ef, nprobe):
+        """Search without a selector, fetching extra hits and dropping tombstones / disallowed ids."""
+        stored = int(self._index.ntotal)
+        live = len(self) if allowed is None else int(allowed.size)
+        fetch = k + int(self._tomb.size)
+        if allowed is not None:
+            fetch = max(fetch, 2 * k * stored // max(1, live))
+        fetch = min(stored, fetch)
+        if self._kind == "other" and self._applied != (ef, nprobe):
+            set_parameters(self._index, ef_search=ef, nprobe=nprobe)
+            self._applied = (ef, nprobe)
+        while True:
+            params = search_parameters(self._kind, ef_search=ef, nprobe=nprobe, k=fetch)
+            scores, ids = _clean(*self._index.search(queries, fetch, params=params))
+            keep = ids >= 0
+            if self._tomb.size:
+                keep &= ~np.isin(ids, self._tomb)
+            if allowed is not None:
+                keep &= np.isin(ids, allowed)
+            order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+            scores, ids, keep = (np.take_along_axis(a, order, axis=1) for a in (scores, ids, keep))
+            if keep.sum(axis=1).min() >= min(k, live) or fetch >= stored:
+                break
+            fetch = min(stored, 2 * fetch)
+        scores[~keep], ids[~keep] = -np.inf, -1
+        return _pad_to(scores, ids, k)
+
+    def _exact(self, queries, k, allowed):
+        """Brute force over the vectors of ``allowed`` (live ids)."""
+        if self._side is not None:
+            order = np.argsort(self._side[0])
+            vectors = self._side[1][order[np.searchsorted(self._side[0], allowed, sorter=order)]]
+        else:
+            vectors = self._index.reconstruct_batch(allowed)
+        sims = queries @ vectors.T
+        top = min(k, len(allowed))
+        part = np.argpartition(-sims, top - 1, axis=1)[:, :top] if top < len(allowed) else np.tile(
+            np.arange(len(allowed)), (len(queries), 1))
+        part_scores = np.take_along_axis(sims, part, axis=1)
+        best = np.argsort(-part_scores, axis=1, kind="stable")
+        return _pad_to(np.take_along_axis(part_scores, best, axis=1).astype(np.float32),
+                       allowed[np.take_along_axis(part, best, axis=1)], k)
+
+    # ---------------------------------------------------------------- persistence
+    def save(self, folder: str | Path) -> None:
+        """Write atomically to ``folder`` (see `openvid.index.persist` for the layout and guarantees)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        generation = persist.new_generation()
+        files = {"index": persist.commit_file(folder, f"vectors.{generation}.faiss",
+                                              lambda path: faiss.write_index(self._index, str(path)))}
+        if self._side is not None:
+            for role, suffix, array in (("side_ids", "ids", self._side[0]), ("side_vectors", "vecs", self._side[1])):
+                files[role] = persist.commit_file(folder, f"vectors.{generation}.{suffix}.npy",
+                                                  functools.partial(_save_npy, array=array))
+        spec = dataclasses.asdict(self.spec)
+        spec.update(ef_search=self._ef_search, nprobe=self._nprobe)
+        persist.commit_sidecar(folder, {
+            "format": persist.FORMAT, "format_version": persist.FORMAT_VERSION, "metric": "ip",
+            "dim": self.dim, "kind": self._kind, "built": self._factory, "spec": spec,
+            "count": len(self), "ntotal": int(self._index.ntotal), "tombstones": self._tomb.tolist(),
+            "files": files, "faiss_version": faiss.__version__,
+        })
+        self._bytes_on_disk = sum(record["bytes"] for record in files.values())
+
+    @classmethod
+    def load(cls, folder: str | Path, mmap: bool = False, *, verify: bool = True,
+             use_gpu: str | None = None) -> VectorIndex:
+        """Read an index saved by `save`. ``mmap=True`` maps the vectors read-only (shared page cache,
+        little private memory; the first write copies the index into memory). ``verify`` checks the
+        CRC-32 of every file (reads them once)."""
+        folder = Path(folder)
+        meta = persist.read_sidecar(folder, verify=verify)
+        try:
+            spec = IndexSpec(**meta["spec"])
+            if use_gpu is not None:
+                spec = dataclasses.replace(spec, use_gpu=use_gpu)
+            path = folder / meta["files"]["index"]["name"]
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
+        except (KeyError, TypeError) as exc:
+            raise IndexError_(f"{folder / persist.SIDECAR}: missing or bad field {exc}; {persist.FIX_HINT}") from None
+        except RuntimeError as exc:
+            raise IndexError_(f"{path}: FAISS cannot read it ({str(exc).strip().splitlines()[-1][:160]}); "
+                              f"{persist.FIX_HINT}") from None
+        if index.d != spec.dim or index.ntotal != meta["ntotal"] or kind_of(index) != meta["kind"]:
+            raise IndexError_(f"{path}: holds {index.ntotal} {index.d}-d vectors ({kind_of(index)}) but "
+                              f"{persist.SIDECAR} says {meta['ntotal']} {spec.dim}-d ({meta['kind']}); {persist.FIX_HINT}")
+        side = None
+        if "side_ids" in meta["files"]:
+            mode = "r" if mmap else None
+            side = tuple(np.load(folder / meta["files"][role]["name"], mmap_mode=mode, allow_pickle=False)
+                         for role in ("side_ids", "side_vectors"))
+            if side[1].shape != (len(side[0]), spec.dim):
+                raise IndexError_(f"{folder}: side vectors have shape {side[1].shape}, expected "
+                                  f"({len(side[0])}, {spec.dim}); {persist.FIX_HINT}")
+        loaded = cls(spec, index, meta["built"], tombstones=meta["tombstones"], side=side, mapped=mmap)
+        loaded._bytes_on_disk = sum(record["bytes"] for record in meta["files"].values())
+        return loaded
+
+    # ---------------------------------------------------------------- internals
+    def _changed(self) -> None:
+        self._sorted_cache = None
+        self._tomb_selector = None
+        self._gpu = _UNSET
+
+    def _stored_sorted(self) -> np.ndarray:
+        """Every id FAISS holds (tombstones included), ascending; cached until the next write."""
+        if self._sorted_cache is None:
+            if self._kind == "ivf":
+                stored = np.asarray(self._side[0])
+            else:
+                stored = faiss.vector_to_array(self._index.id_map)
+            self._sorted_cache = np.sort(stored)
+        return self._sorted_cache
+
+    def _tombstone_selector(self):
+        if self._tomb_selector is None:
+            inner = faiss.IDSelectorBatch(self._tomb)
+            self._tomb_selector = (inner, faiss.IDSelectorNot(inner))  # keep inner alive
+        return self._tomb_selector
+
+    def _gpu_index(self):
+        if self.spec.use_gpu == "never":
+            return None
+        if self._gpu is _UNSET:
+            self._gpu = gpu_copy(self._index)
+            if self._gpu is not None and self._kind == "ivf":
+                faiss.GpuParameterSpace().set_index_parameter(self._gpu, "nprobe", self._nprobe)
+        return self._gpu
+
+    def _materialise(self) -> None:
+        """Copy a memory-mapped index into memory before FAISS writes to it (mapped data is read-only)."""
+        if self._mapped:
+            self._index = faiss.deserialize_index(faiss.serialize_index(self._index))
+            self._mapped, self._applied = False, None
+
+    def _maybe_rebuild(self) -> None:
+        target = choose_index_type(len(self), self.spec)
+        if target == self._factory or (self.spec.auto and target == FLAT):
+            return  # automatic switching is one-way: Flat -> approximate
+        if len(self) >= _training_size(self.dim, target):
+            self._rebuild(target)
+
+    def _rebuild(self, factory: str) -> None:
+        ids, vectors = self._live_vectors()
+        index, _ = new_faiss_index(self.dim, factory, self.spec)
+        if not index.is_trained:
+            need = _training_size(self.dim, factory)
+            if len(ids) < need:
+                raise IndexError_(f"{factory!r} needs {need} vectors to train; this index holds {len(ids)}. "
+                                  "Add more vectors first or choose a type that needs no training")
+            index.train(vectors)
+        if len(ids):
+            index.add_with_ids(vectors, ids)
+        self._index, self._kind, self._factory = index, kind_of(index), factory
+        self._tomb = np.empty(0, np.int64)
+        self._side = None if stores_exact_vectors(index) else (ids, vectors)
+        self._mapped = False
+        self._applied = None
+        self._changed()
+
+    def _live_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._side is not None:
+            ids, vectors = np.asarray(self._side[0]), np.asarray(self._side[1])
+        else:
+            ids = faiss.vector_to_array(self._index.id_map)
+            sub = faiss.downcast_index(self._index.index)
+            vectors = sub.reconstruct_n(0, sub.ntotal) if sub.ntotal else np.empty((0, self.dim), np.float32)
+        if self._tomb.size:
+            keep = ~np.isin(ids, self._tomb)
+            ids, vectors = ids[keep], vectors[keep]
+        return np.ascontiguousarray(ids, dtype=np.int64), np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+# -------------------------------------------------------------------- input checks and small helpers
+def _check_ids(ids, what: str) -> np.ndarray:
+    array = np.asarray(ids)
+    if array.ndim == 0:
+        array = array.reshape(1)
+    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
+        raise IndexError_(f"{what} must be a 1-d array of integers (int64); got dtype {array.dtype}, shape {array.shape}")
+    if array.size and array.dtype.kind == "u" and array.max() > np.iinfo(np.int64).max:
+        raise IndexError_(f"{what} must fit in int64")
+    array = np.ascontiguousarray(array, dtype=np.int64)
+    if array.size and array.min() < 0:
+        raise IndexError_(f"{what} must be >= 0 (-1 means 'no result' in search output); got {_sample(array[array < 0])}")
+    return array
+
+
+def _check_vectors(vectors, dim: int, what: str, *, allow_1d: bool = False) -> np.ndarray:
+    array = np.asarray(vectors)
+    if allow_1d and array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2 or array.shape[1] != dim:
+        raise IndexError_(f"{what} must be an n x {dim} array (this index holds {dim}-d vectors; use the encoder "
+                          f"it was built with); got shape {array.shape}")
+    if array.dtype.kind not in "fiu":
+        raise IndexError_(f"{what} must be numeric (float32); got dtype {array.dtype}")
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    if not len(array):
+        return array
+    norms = np.sqrt(np.einsum("ij,ij->i", array, array))  # NaN or inf anywhere in a row shows here
+    finite = np.isfinite(norms)
+    if not finite.all():
+        raise IndexError_(f"{what} rows {_sample(np.flatnonzero(~finite))} contain NaN or inf; drop or re-encode them")
+    bad = np.abs(norms - 1.0) > UNIT_TOLERANCE
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise IndexError_(f"{what} must be L2-normalised (openvid encoders return unit vectors); rows {_sample(rows)} "
+                          f"have norms {_sample(np.round(norms[rows], 4))}; divide by np.linalg.norm(x, axis=1, "
+                          "keepdims=True) first")
+    return array / norms[:, None]
+
+
+def _positive(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise IndexError_(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def _isin_sorted(values: np.ndarray, sorted_array: np.ndarray) -> np.ndarray:
+    if not sorted_array.size or not values.size:
+        return np.zeros(values.shape, dtype=bool)
+    where = np.minimum(np.searchsorted(sorted_array, values), sorted_array.size - 1)
+    return sorted_array[where] == values
+
+
+def _sample(values: np.ndarray, limit: int = 5) -> str:
+    items = [str(v) for v in np.asarray(values).ravel()[:limit].tolist()]
+    more = f" and {values.size - limit} more" if values.size > limit else ""
+    return "[" + ", ".join(items) + "]" + more
+
+
+def _clean(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """FAISS's outputs as float32 / int64 with score -inf wherever the id is -1 (FAISS pads with -FLT_MAX)."""
+    scores, ids = np.asarray(scores, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+    missing = ids < 0
+    if missing.any():
+        scores[missing] = -np.inf
+    return scores, ids
+
+
+def _padding(rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.full((rows, k), -np.inf, dtype=np.float32), np.full((rows, k), -1, dtype=np.int64)
+
+
+def _pad_to(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    if scores.shape[1] >= k:
+        return scores[:, :k], ids[:, :k]
+    out_scores, out_ids = _padding(len(scores), k)
+    out_scores[:, : scores.shape[1]], out_ids[:, : ids.shape[1]] = scores, ids
+    return out_scores, out_ids
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.save(f, np.ascontiguousarray(array), allow_pickle=False)
+        f.flush()

@@ -1,0 +1,118 @@
+"""Text (or example-clip) search over a video index: FAISS top hits, merged into moments.
+
+Neighbouring segments of one video that both match are one moment to a person ("the dog
+catches the frisbee from 12 s to 20 s"), so hits of the same video that touch or overlap merge,
+keeping the best score. With X-CLIP, `rerank` re-scores the top hits with the model's exact
+video-conditioned score, which needs the clips themselves: they are decoded again from the files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from openvid.errors import OpenvidError
+from openvid.store.catalog import SegmentRecord
+from openvid.video_index import VideoIndex
+
+_RANGE = re.compile(r"^(?P<path>.+?)@(?P<start>\d+(?:\.\d+)?)?-(?P<end>\d+(?:\.\d+)?)?$")
+
+
+@dataclass
+class SearchHit:
+    """One moment: a time range of one video, scored by its best matching segment."""
+
+    path: str
+    start_s: float
+    end_s: float
+    score: float  # cosine (or the exact re-ranked cosine with --rerank)
+    segments: int = 1  # how many indexed segments merged into this moment
+
+
+def parse_clip_ref(ref: str) -> tuple[str, float | None, float | None]:
+    """`clip.mp4`, `clip.mp4@12-20`, `clip.mp4@12-` → (path, start, end)."""
+    match = _RANGE.match(ref)
+    if not match:
+        return ref, None, None
+    start, end = match.group("start"), match.group("end")
+    return match.group("path"), float(start) if start else None, float(end) if end else None
+
+
+def merge_moments(hits: Sequence[tuple[SegmentRecord, float]]) -> list[SearchHit]:
+    """Merge hits of one video whose time ranges touch or overlap; best score first."""
+    by_video: dict[int, list[tuple[SegmentRecord, float]]] = {}
+    for record, score in hits:
+        by_video.setdefault(record.video_id, []).append((record, score))
+    moments: list[SearchHit] = []
+    for group in by_video.values():
+        group.sort(key=lambda item: item[0].start_s)
+        current: SearchHit | None = None
+        for record, score in group:
+            if current is not None and record.start_s <= current.end_s + 1e-6:
+                current.end_s = max(current.end_s, record.end_s)
+                current.score = max(current.score, score)
+                current.segments += 1
+            else:
+                current = SearchHit(record.path, record.start_s, record.end_s, score)
+                moments.append(current)
+    moments.sort(key=lambda m: -m.score)
+    return moments
+
+
+def search_index(
+    index: VideoIndex,
+    query: np.ndarray,
+    k: int = 10,
+    *,
+    per_video: bool = False,
+    allowed_ids: np.ndarray | None = None,
+    rescore=None,
+    rerank: int = 0,
+    ef_search: int | None = None,
+) -> list[SearchHit]:
+    """The top-k moments for a unit query vector.
+
+    `rescore(records) -> scores` (X-CLIP's exact score) re-orders the best `rerank` segments.
+    """
+    if allowed_ids is not None and not len(allowed_ids):
+        return []
+    fetch = max(4 * k, rerank, 50)
+    search_kwargs = {"allowed_ids": allowed_ids}
+    if ef_search:
+        search_kwargs["ef_search"] = ef_search
+    scores, ids = index.vectors.search(np.asarray(query, np.float32)[None, :], fetch, **search_kwargs)
+    pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+    records = index.catalog.segments([i for i, _ in pairs])
+    hits = [(records[i], s) for i, s in pairs if i in records]
+    if rerank and rescore is not None and hits:
+        head, tail = hits[:rerank], hits[rerank:]
+        exact = rescore([record for record, _ in head])
+        head = sorted(zip([record for record, _ in head], map(float, exact)), key=lambda item: -item[1])
+        floor = min(score for _, score in head)
+        hits = head + [(record, min(score, floor)) for record, score in tail]  # re-ranked stay on top
+    moments = merge_moments(hits)
+    if per_video:
+        seen, unique = set(), []
+        for moment in moments:
+            if moment.path not in seen:
+                seen.add(moment.path)
+                unique.append(moment)
+        moments = unique
+    return moments[:k]
+
+
+def label_filter_ids(index: VideoIndex, candidate_ids: np.ndarray, label_vectors: np.ndarray,
+                     labels: list[str], wanted: str) -> np.ndarray:
+    """Segments whose zero-shot top label (by cosine with the stored vectors) is `wanted`."""
+    if wanted not in labels:
+        raise OpenvidError(f"label {wanted!r} is not an enabled leaf label of that taxonomy")
+    target = labels.index(wanted)
+    keep = []
+    for start in range(0, len(candidate_ids), 4096):
+        chunk = candidate_ids[start : start + 4096]
+        vectors = index.catalog.vectors(chunk, index.record.dim)
+        keep.append(chunk[np.argmax(vectors @ label_vectors.T, axis=1) == target])
+    return np.concatenate(keep) if keep else np.zeros(0, np.int64)

@@ -1,0 +1,206 @@
+"""The catalog of video indexes: which videos each holds (by content), their segments and vectors.
+
+The catalog is the source of truth; the FAISS file is a fast copy of its vectors. A video is
+written in one transaction (its row, its segments, their vectors, and the removal of the older
+version of a changed file), so a crash leaves it either wholly there or not at all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Sequence
+
+import numpy as np
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from openvid.errors import IndexError_
+from openvid.store.db import read_transaction, utcnow, write_transaction
+from openvid.store.schema import segments, video_indexes, videos
+
+
+@dataclass(frozen=True)
+class IndexRecord:
+    id: int
+    name: str
+    model: str  # what the user asked for (--model), to load the same encoder again
+    encoder: str  # the encoder's identity: vectors from another encoder are refused
+    dim: int
+    window_s: float
+    stride_s: float
+    frames: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    id: int
+    content_hash: str
+    path: str
+    size: int
+    duration_s: float
+    indexed_at: datetime
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    id: int
+    video_id: int
+    path: str
+    start_s: float
+    end_s: float
+    duration_s: float  # the video's
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+class Catalog:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- indexes -------------------------------------------------------------------------------
+    def create_index(self, name: str, *, model: str, encoder: str, dim: int, window_s: float,
+                     stride_s: float, frames: int) -> IndexRecord:
+        now = utcnow()
+        with write_transaction(self.engine) as conn:
+            if conn.execute(select(video_indexes.c.id).where(video_indexes.c.name == name)).first():
+                raise IndexError_(f"an index named {name!r} already exists")
+            conn.execute(insert(video_indexes).values(
+                name=name, model=model, encoder=encoder, dim=dim, window_s=window_s, stride_s=stride_s,
+                frames=frames, created_at=now, updated_at=now))
+        return self.get_index(name)
+
+    def find_index(self, name: str) -> IndexRecord | None:
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(select(video_indexes).where(video_indexes.c.name == name)).first()
+        return IndexRecord(**row._mapping) if row else None
+
+    def get_index(self, name: str) -> IndexRecord:
+        record = self.find_index(name)
+        if record is None:
+            names = [r.name for r in self.list_indexes()]
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else (
+                f"; indexes here: {', '.join(names)}" if names else "; build one with `openvid index FOLDER`")
+            raise IndexError_(f"no index named {name!r}{hint}")
+        return record
+
+    def list_indexes(self) -> list[IndexRecord]:
+        with read_transaction(self.engine) as conn:
+            rows = conn.execute(select(video_indexes).order_by(video_indexes.c.name)).all()
+        return [IndexRecord(**r._mapping) for r in rows]
+
+    def delete_index(self, name: str) -> None:
+        record = self.get_index(name)
+        with write_transaction(self.engine) as conn:
+            conn.execute(delete(video_indexes).where(video_indexes.c.id == record.id))
+
+    # -- videos --------------------------------------------------------------------------------
+    def find_video(self, index_id: int, *, content_hash: str | None = None, path: str | None = None) -> VideoRecord | None:
+        query = select(videos.c.id, videos.c.content_hash, videos.c.path, videos.c.size, videos.c.duration_s,
+                       videos.c.indexed_at).where(videos.c.index_id == index_id)
+        query = query.where(videos.c.content_hash == content_hash) if content_hash else query.where(videos.c.path == path)
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(query).first()
+        return VideoRecord(**row._mapping) if row else None
+
+    def list_videos(self, index_id: int) -> list[VideoRecord]:
+        query = select(videos.c.id, videos.c.content_hash, videos.c.path, videos.c.size, videos.c.duration_s,
+                       videos.c.indexed_at).where(videos.c.index_id == index_id).order_by(videos.c.path)
+        with read_transaction(self.engine) as conn:
+            return [VideoRecord(**r._mapping) for r in conn.execute(query)]
+
+    def move_video(self, video_id: int, path: str) -> None:
+        with write_transaction(self.engine) as conn:
+            conn.execute(update(videos).where(videos.c.id == video_id).values(path=path))
+
+    def add_video(self, index_id: int, *, content_hash: str, path: str, size: int, duration_s: float,
+                  times: Sequence[tuple[float, float]], vectors: np.ndarray,
+                  replaces: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Store a video and its segments in one transaction; returns (new ids, ids it replaced)."""
+        if len(times) != len(vectors):
+            raise ValueError("one vector per segment")
+        with write_transaction(self.engine) as conn:
+            removed = self._delete_videos(conn, [replaces]) if replaces is not None else np.zeros(0, np.int64)
+            video_id = conn.execute(insert(videos).values(
+                index_id=index_id, content_hash=content_hash, path=path, size=size, duration_s=duration_s,
+                indexed_at=utcnow())).inserted_primary_key[0]
+            ids = []
+            for (start, end), vector in zip(times, vectors):
+                ids.append(conn.execute(insert(segments).values(
+                    video_id=video_id, start_s=float(start), end_s=float(end), vector=_blob(vector)
+                )).inserted_primary_key[0])
+            conn.execute(update(video_indexes).where(video_indexes.c.id == index_id).values(updated_at=utcnow()))
+        return np.array(ids, np.int64), removed
+
+    def remove_videos(self, video_ids: Iterable[int]) -> np.ndarray:
+        """Delete videos and their segments; returns the segment ids removed."""
+        with write_transaction(self.engine) as conn:
+            return self._delete_videos(conn, list(video_ids))
+
+    @staticmethod
+    def _delete_videos(conn, video_ids: list[int]) -> np.ndarray:
+        ids = [r[0] for r in conn.execute(select(segments.c.id).where(segments.c.video_id.in_(video_ids)))]
+        conn.execute(delete(segments).where(segments.c.video_id.in_(video_ids)))
+        conn.execute(delete(videos).where(videos.c.id.in_(video_ids)))
+        return np.array(ids, np.int64)
+
+    # -- segments ------------------------------------------------------------------------------
+    def segment_ids(self, index_id: int) -> np.ndarray:
+        query = select(segments.c.id).join(videos).where(videos.c.index_id == index_id).order_by(segments.c.id)
+        with read_transaction(self.engine) as conn:
+            return np.array([r[0] for r in conn.execute(query)], np.int64)
+
+    def vectors(self, ids: Sequence[int], dim: int) -> np.ndarray:
+        """Stored vectors of these segments, in the order asked."""
+        found: dict[int, bytes] = {}
+        ids = [int(i) for i in ids]
+        with read_transaction(self.engine) as conn:
+            for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+                chunk = ids[start : start + 900]
+                for row in conn.execute(select(segments.c.id, segments.c.vector).where(segments.c.id.in_(chunk))):
+                    found[row[0]] = row[1]
+        out = np.zeros((len(ids), dim), np.float32)
+        for row, segment_id in enumerate(ids):
+            out[row] = np.frombuffer(found[segment_id], dtype="<f4")
+        return out
+
+    def segments(self, ids: Sequence[int]) -> dict[int, SegmentRecord]:
+        ids = [int(i) for i in ids]
+        out: dict[int, SegmentRecord] = {}
+        query = select(segments.c.id, segments.c.video_id, videos.c.path, segments.c.start_s, segments.c.end_s,
+                       videos.c.duration_s).join(videos)
+        with read_transaction(self.engine) as conn:
+            for start in range(0, len(ids), 900):
+                for row in conn.execute(query.where(segments.c.id.in_(ids[start : start + 900]))):
+                    out[row[0]] = SegmentRecord(*row)
+        return out
+
+    def video_segments(self, video_id: int) -> list[SegmentRecord]:
+        query = (select(segments.c.id, segments.c.video_id, videos.c.path, segments.c.start_s, segments.c.end_s,
+                        videos.c.duration_s).join(videos).where(segments.c.video_id == video_id)
+                 .order_by(segments.c.start_s))
+        with read_transaction(self.engine) as conn:
+            return [SegmentRecord(*row) for row in conn.execute(query)]
+
+    def filter_segment_ids(self, index_id: int, *, path_glob: str | None = None,
+                           min_duration_s: float | None = None) -> np.ndarray:
+        """Ids of segments whose video matches a path glob and is at least this long."""
+        query = select(segments.c.id, videos.c.path).join(videos).where(videos.c.index_id == index_id)
+        if min_duration_s is not None:
+            query = query.where(videos.c.duration_s >= min_duration_s)
+        with read_transaction(self.engine) as conn:
+            rows = conn.execute(query).all()
+        return np.array([i for i, path in rows if path_glob is None or fnmatch.fnmatch(path, path_glob)], np.int64)
+
+    def counts(self, index_id: int) -> tuple[int, int]:
+        with read_transaction(self.engine) as conn:
+            n_videos = conn.execute(select(func.count()).select_from(videos).where(videos.c.index_id == index_id)).scalar()
+            n_segments = conn.execute(select(func.count()).select_from(segments).join(videos)
+                                      .where(videos.c.index_id == index_id)).scalar()
+        return int(n_videos), int(n_segments)

@@ -1,0 +1,214 @@
+"""Indexing and searching a video archive end to end on the tiny CLIP model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from openvid.cli import run
+from openvid.engine import Engine
+from openvid.errors import IndexError_, OpenvidError
+
+
+@pytest.fixture
+def archive(tmp_path, sample_videos, make_video) -> Path:
+    folder = tmp_path / "archive"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(sample_videos["bikes.mp4"], folder / "bikes.mp4")
+    shutil.copy(sample_videos["carphone_pristine.mp4"], folder / "sub" / "carphone.mp4")
+    shutil.copy(make_video("archive-red", seconds=3, fps=10), folder / "sub" / "red.mkv")
+    (folder / "notes.txt").write_text("not a video, not picked up by the folder walk")
+    return folder
+
+
+def _engine(tiny_model_dirs, home, **kw) -> Engine:
+    return Engine(model=str(tiny_model_dirs["clip"]), device="cpu", home=home, window_s=2.0, batch_size=4, **kw)
+
+
+def _brute_force(engine: Engine, query: np.ndarray, index: str = "default"):
+    target = engine.open_index(index)
+    ids = engine.catalog.segment_ids(target.record.id)
+    scores = engine.catalog.vectors(ids, target.record.dim) @ query
+    return ids, scores
+
+
+def test_index_then_search_equals_brute_force(tiny_model_dirs, tmp_path, archive):
+    engine = _engine(tiny_model_dirs, tmp_path / "home")
+    report = engine.index_videos([archive])
+    assert len(report.indexed) == 3 and not report.failures
+    assert report.segments == len(engine.catalog.segment_ids(engine.open_index().record.id))
+
+    query = engine.encoder.encode_text(["people riding bikes"])[0]
+    ids, scores = _brute_force(engine, query)
+    records = engine.catalog.segments(ids)
+    hits = engine.search("people riding bikes", k=len(ids) + 5)
+    best = int(ids[np.argmax(scores)])
+    assert hits[0].score == pytest.approx(float(scores.max()), abs=1e-5)
+    assert hits[0].path == records[best].path
+    assert records[best].start_s >= hits[0].start_s and records[best].end_s <= hits[0].end_s
+    # every segment is inside exactly one returned moment, each moment scored by its best segment
+    for segment_id, score in zip(ids, scores):
+        record = records[int(segment_id)]
+        owners = [h for h in hits if h.path == record.path and h.start_s <= record.start_s and record.end_s <= h.end_s]
+        assert len(owners) == 1 and owners[0].score >= score - 1e-5
+
+
+def test_reindex_is_a_no_op_moved_and_changed_files(tiny_model_dirs, tmp_path, archive, make_video):
+    home = tmp_path / "home"
+    engine = _engine(tiny_model_dirs, home)
+    engine.index_videos([archive])
+    again = engine.index_videos([archive])
+    assert not again.indexed and len(again.already) == 3
+
+    (archive / "sub" / "carphone.mp4").rename(archive / "carphone-moved.mp4")
+    moved = engine.index_videos([archive])
+    assert moved.moved == [str((archive / "carphone-moved.mp4").resolve())] and not moved.indexed
+    paths = {v.path for v in engine.catalog.list_videos(engine.open_index().record.id)}
+    assert str((archive / "carphone-moved.mp4").resolve()) in paths
+
+    before = engine.catalog.counts(engine.open_index().record.id)
+    shutil.copy(make_video("archive-noise", seconds=2, fps=10, noise=True), archive / "sub" / "red.mkv")
+    changed = engine.index_videos([archive])
+    assert changed.replaced == [str((archive / "sub" / "red.mkv").resolve())]
+    target = engine.open_index()
+    assert engine.catalog.counts(target.record.id)[0] == before[0]
+    assert engine.check().ok and len(target.vectors) == engine.catalog.counts(target.record.id)[1]
+
+
+@pytest.mark.parametrize("factory", ["Flat", "HNSW32"])
+def test_removal_on_each_index_type(tiny_model_dirs, tmp_path, archive, factory):
+    engine = _engine(tiny_model_dirs, tmp_path / "home")
+    engine.index_videos([archive], factory=factory)
+    removed = engine.remove_videos([archive / "sub"])
+    assert sorted(Path(p).name for p in removed) == ["carphone.mp4", "red.mkv"]
+    hits = engine.search("anything at all", k=100)
+    assert {Path(h.path).name for h in hits} == {"bikes.mp4"}
+    assert engine.check().ok
+    fresh = _engine(tiny_model_dirs, tmp_path / "home")  # and after reopening from disk
+    assert {Path(h.path).name for h in fresh.search("anything", k=100)} == {"bikes.mp4"}
+
+
+def test_filters_per_video_and_like(tiny_model_dirs, tmp_path, archive):
+    engine = _engine(tiny_model_dirs, tmp_path / "home")
+    engine.index_videos([archive])
+    only_sub = engine.search("a scene", k=50, path_glob="*/sub/*")
+    assert only_sub and all("/sub/" in h.path for h in only_sub)
+    long_only = engine.search("a scene", k=50, min_duration_s=5.0)
+    assert long_only and all(Path(h.path).name == "bikes.mp4" for h in long_only)
+    per_video = engine.search("a scene", k=50, per_video=True)
+    assert len(per_video) == len({h.path for h in per_video}) == 3
+    like = engine.search(like=f"{archive / 'bikes.mp4'}@2-4", k=1)
+    assert Path(like[0].path).name == "bikes.mp4" and like[0].start_s <= 2.0 < like[0].end_s
+    with pytest.raises(OpenvidError):
+        engine.search("text", like=str(archive / "bikes.mp4"))
+
+
+def test_label_filter_uses_zero_shot_labels(tiny_model_dirs, tmp_path, archive):
+    engine = _engine(tiny_model_dirs, tmp_path / "home")
+    engine.index_videos([archive])
+    engine.taxonomies.create("scenes")
+    for label in ("cycling", "a phone call", "a red screen"):
+        engine.taxonomies.add_label("scenes", label)
+    per_label = {label: engine.search("a scene", k=500, taxonomy="scenes", label=label)
+                 for label in ("cycling", "a phone call", "a red screen")}
+    total = sum(h.segments for hits in per_label.values() for h in hits)
+    assert total == engine.catalog.counts(engine.open_index().record.id)[1]  # each segment has one label
+
+
+def test_bad_files_are_skipped_and_reported(tiny_model_dirs, tmp_path, archive, bad_files):
+    for name in ("text", "truncated_real", "empty"):
+        shutil.copy(bad_files[name], archive / f"broken-{name}.mp4")
+    engine = _engine(tiny_model_dirs, tmp_path / "home")
+    report = engine.index_videos([archive])
+    assert len(report.indexed) == 3
+    assert sorted(Path(f.path).name for f in report.failures) == [
+        "broken-empty.mp4", "broken-text.mp4", "broken-truncated_real.mp4"]
+    assert engine.check().ok
+
+
+def test_wrong_encoder_and_unknown_index_are_clear_errors(tiny_model_dirs, tmp_path, archive):
+    home = tmp_path / "home"
+    _engine(tiny_model_dirs, home).index_videos([archive / "sub"], index="clips")
+    other = Engine(model=str(tiny_model_dirs["xclip"]), device="cpu", home=home)
+    with pytest.raises(IndexError_, match="--model"):
+        other.search("x", index="clips")
+    with pytest.raises(IndexError_, match="clips"):
+        other.search("x", index="clip")  # did you mean
+    # without --model, search uses the model the index was built with
+    assert Engine(device="cpu", home=home).search("x", index="clips", k=1)
+
+
+def test_check_detects_and_fixes_a_stale_vector_file(tiny_model_dirs, tmp_path, archive):
+    home = tmp_path / "home"
+    engine = _engine(tiny_model_dirs, home)
+    engine.index_videos([archive / "sub"])
+    stale = home / "default"
+    backup = tmp_path / "stale"
+    shutil.copytree(stale, backup)
+    engine.index_videos([archive])  # the catalog moves on...
+    shutil.rmtree(stale)
+    shutil.copytree(backup, stale)  # ...and the vectors on disk are an older copy
+    fresh = _engine(tiny_model_dirs, home)
+    state = fresh.check()
+    assert not state.ok and len(state.missing) > 0
+    assert fresh.check(fix=True).missing.size == state.missing.size
+    assert _engine(tiny_model_dirs, home).check().ok
+
+
+@pytest.mark.slow
+def test_killed_mid_index_opens_consistent_and_a_rerun_completes(tiny_model_dirs, tmp_path, sample_videos, make_video):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(12):
+        shutil.copy(make_video(f"kill-{i}", seconds=4 + i / 10, fps=15, noise=True), folder / f"v{i:02d}.mp4")
+    home = tmp_path / "home"
+    command = [sys.executable, "-m", "openvid", "index", str(folder), "--home", str(home), "--model",
+               str(tiny_model_dirs["clip"]), "--device", "cpu", "--window", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "OPENVID_BATCH_SIZE": "2"})
+    engine = Engine(device="cpu", home=home)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until some videos are committed, then kill mid-run
+        time.sleep(0.2)
+        try:
+            record = engine.catalog.find_index("default")
+            if record and 2 <= engine.catalog.counts(record.id)[0] < 12:
+                break
+        except Exception:
+            continue
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    partial = engine.catalog.counts(engine.catalog.find_index("default").id)[0]
+    assert 0 < partial < 12, "the kill should land mid-run"
+    assert run(["check", "--home", str(home)]) in (0, 1)  # opens either way
+    assert Engine(device="cpu", home=home).check(fix=True) is not None
+    assert run(["check", "--home", str(home)]) == 0
+    rerun = Engine(device="cpu", home=home, window_s=1.0).index_videos([folder])
+    assert len(rerun.indexed) + len(rerun.already) == 12 and len(rerun.already) == partial
+    assert Engine(device="cpu", home=home).check().ok
+
+
+def test_cli_index_search_info_check(tiny_model_dirs, tmp_path, archive, capsys):
+    home = ["--home", str(tmp_path / "home")]
+    model = ["--model", str(tiny_model_dirs["clip"]), "--device", "cpu"]
+    assert run(["index", str(archive), "--index", "arc", "--window", "3", *model, *home, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["indexed"]) == 3
+    assert run(["search", "bikes", "--index", "arc", "-k", "2", "--json", *home]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 2 and {"path", "start_s", "end_s", "score"} <= set(hits[0])
+    assert run(["info", "--index", "arc", "--json", *home]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["videos"] == 3 and info["segments"] == report["segments"] and info["bytes_on_disk"] > 0
+    assert run(["check", "--index", "arc", *home]) == 0
+    assert run(["search", "bikes", "--index", "arc", "--rerank", "5", *home]) == 1
+    assert "--rerank" in capsys.readouterr().err
