@@ -16,4 +16,4 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = _EMPTY_HF_HOME
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-pytest_plugins = ["fixtures_media", "fixtures_models"]
+pytest_plugins = ["fixtures_media", "fixtures_models", "fixtures_store"]

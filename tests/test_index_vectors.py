@@ -22,6 +22,15 @@ TYPES = {  # name -> (factory, how many vectors to add so the forced type is rea
 }
 
 
+@pytest.fixture(autouse=True)
+def one_faiss_thread():
+    """Tiny indexes gain nothing from OpenMP, and its spinning threads crawl when the cores are busy."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(before)
+
+
 def unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
@@ -139,13 +148,13 @@ def test_hnsw_with_mostly_tombstones_still_finds_every_live_vector():
 
 
 def test_refined_ivf_takes_nprobe_without_search_parameters():
-    data, queries = clustered(1200, queries=20)
-    index = VectorIndex.create(DIM, "IVF8,PQ8x4np,RFlat")
+    data = unit(np.random.default_rng(5).standard_normal((1200, DIM)))  # neighbours spread over all lists
+    index = VectorIndex.create(DIM, "IVF8,SQ8,RFlat")
     index.add(np.arange(1200), data)
     assert index.info().type == "other"
-    want = brute(queries, data, np.arange(1200), 10)[1]
-    one, every = (recall(index.search(queries, 10, nprobe=p)[1], want) for p in (1, 8))
-    assert every > one and every >= 0.5
+    want = brute(data[:20], data, np.arange(1200), 10)[1]
+    one, every = (recall(index.search(data[:20], 10, nprobe=p)[1], want) for p in (1, 8))
+    assert one < 0.8 and every >= 0.95
 
 
 def test_compact_drops_tombstones():

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import sqlite3
 import textwrap
 
 import pytest
+from fixtures_store import dump
 
 from openvid.errors import TaxonomyError
 from openvid.store import TaxonomyStore
@@ -15,20 +14,6 @@ from openvid.store.io import dumps, loads
 
 FORMATS = ["yaml", "json", "csv"]
 
-
-def dump(home) -> str:
-    with contextlib.closing(sqlite3.connect(home / "openvid.db")) as conn:
-        return "\n".join(conn.iterdump())
-
-
-@pytest.fixture
-def home(tmp_path):
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def store(home):
-    return TaxonomyStore(home)
 
 
 @pytest.fixture

@@ -8,26 +8,12 @@ import sqlite3
 from datetime import timezone
 
 import pytest
+from fixtures_store import dump
 
 from openvid.errors import TaxonomyError
 from openvid.store import Label, Taxonomy, TaxonomySettings, TaxonomyStore, open_database
 from openvid.store.taxonomy import TaxonomyStore as _Store
 
-
-def dump(home) -> str:
-    """Every row of the database as SQL text: equal dumps mean equal content."""
-    with contextlib.closing(sqlite3.connect(home / "openvid.db")) as conn:
-        return "\n".join(conn.iterdump())
-
-
-@pytest.fixture
-def home(tmp_path):
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def store(home):
-    return TaxonomyStore(home)
 
 
 @pytest.fixture
@@ -270,7 +256,7 @@ def test_a_failure_in_the_middle_of_a_write_leaves_nothing_behind(sports, store,
 
 
 def test_equality_ignores_version_and_times(sports, store):
-    again = store.add_label("sports", "x")
+    store.add_label("sports", "x")
     back = store.remove_label("sports", "x")
     assert back == sports and back.version == sports.version + 2
     assert Taxonomy("a") != Taxonomy("b")

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from openvid.cli import archive, classify, media, models, taxonomy
-from openvid.cli.common import err, say_error
+from openvid.cli.common import say_error
 from openvid.errors import OpenvidError
 
 app = typer.Typer(

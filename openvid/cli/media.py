@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from openvid.cli.common import DeviceOption, JsonOption, ModelOption, emit_json, err, out, say_error
+from openvid.cli.common import DeviceOption, JsonOption, ModelOption, emit_json, out, say_error
 from openvid.errors import OpenvidError
 
 

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, err, out, say_error
+from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, out, say_error
 
 app = typer.Typer(help="Create and edit prompt sets (label lists).", no_args_is_help=True)
 

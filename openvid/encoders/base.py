@@ -80,6 +80,21 @@ class Encoder(ABC):
     window_s: float = 4.0  # default segment length; frames_per_clip frames are sampled from each
     text_feature_kind: str = "unit"  # what text_features returns; part of a text cache's key
 
+    def __init__(self, model, tokenizer, transform, identity: str, name: str, device, dtype,
+                 batch_size: int = 8, spec: EncoderSpec | None = None) -> None:
+        """What every encoder holds; subclasses add `dim` and `frames_per_clip` from their model."""
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.transform = transform
+        self.identity = identity
+        self.name = name
+        self.device = device
+        self.dtype = dtype
+        self.batch_size = batch_size
+        self.image_size = transform.crop_size
+        self.resize_to = transform.resize_to
+        self.window_s = spec.window_s if spec else 4.0
+
     @property
     @abstractmethod
     def logit_scale(self) -> float:

@@ -48,18 +48,8 @@ class ClipPoolEncoder(Encoder):
     def __init__(self, model, tokenizer, transform: FrameTransform, identity: str, name: str,
                  device: torch.device, dtype: torch.dtype, batch_size: int = 8, spec: EncoderSpec | None = None,
                  frames_per_clip: int = DEFAULT_FRAMES) -> None:
-        self.model = model.eval()
-        self.tokenizer = tokenizer
-        self.transform = transform
-        self.identity = identity
-        self.name = name
-        self.device = device
-        self.dtype = dtype
-        self.batch_size = batch_size
+        super().__init__(model, tokenizer, transform, identity, name, device, dtype, batch_size, spec)
         self.frames_per_clip = frames_per_clip
-        self.image_size = transform.crop_size
-        self.resize_to = transform.resize_to
-        self.window_s = spec.window_s if spec else 4.0
         self.dim = int(_output_dim(model))
 
     # -- loading -------------------------------------------------------------------------------

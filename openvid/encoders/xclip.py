@@ -64,19 +64,9 @@ class XClipEncoder(Encoder):
 
     def __init__(self, model, tokenizer, transform: FrameTransform, identity: str, name: str,
                  device: torch.device, dtype: torch.dtype, batch_size: int = 8, spec: EncoderSpec | None = None) -> None:
-        self.model = model.eval()
-        self.tokenizer = tokenizer
-        self.transform = transform
-        self.identity = identity
-        self.name = name
-        self.device = device
-        self.dtype = dtype
-        self.batch_size = batch_size
+        super().__init__(model, tokenizer, transform, identity, name, device, dtype, batch_size, spec)
         self.dim = int(model.config.projection_dim)
         self.frames_per_clip = int(model.config.vision_config.num_frames)
-        self.image_size = transform.crop_size
-        self.resize_to = transform.resize_to
-        self.window_s = spec.window_s if spec else 4.0
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod

@@ -50,6 +50,17 @@ import numpy as np
 
 from openvid.errors import IndexError_
 from openvid.index import persist
+from openvid.index.arrays import (
+    check_ids,
+    check_vectors,
+    clean,
+    isin_sorted,
+    pad_to,
+    padding,
+    positive,
+    sample,
+    save_npy,
+)
 from openvid.index.kinds import (
     FLAT,
     GPU_MAX_K,
@@ -65,7 +76,6 @@ from openvid.index.kinds import (
 )
 
 EXACT_FILTER_MAX = 20_000
-UNIT_TOLERANCE = 1e-2
 _UNSET = object()
 _training_size = functools.lru_cache(maxsize=64)(training_size)
 
@@ -134,7 +144,7 @@ class VectorIndex:
 
     @ef_search.setter
     def ef_search(self, value: int) -> None:
-        self._ef_search = _positive("ef_search", value)
+        self._ef_search = positive("ef_search", value)
 
     @property
     def nprobe(self) -> int:
@@ -142,7 +152,7 @@ class VectorIndex:
 
     @nprobe.setter
     def nprobe(self, value: int) -> None:
-        self._nprobe = _positive("nprobe", value)
+        self._nprobe = positive("nprobe", value)
         self._gpu = _UNSET
 
     def __len__(self) -> int:
@@ -163,22 +173,22 @@ class VectorIndex:
     # ---------------------------------------------------------------- writes
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add ``vectors`` (n × dim unit float32) under the caller's ``ids`` (n distinct int64 >= 0)."""
-        ids = _check_ids(ids, "ids")
-        vectors = _check_vectors(vectors, self.dim, "vectors")
+        ids = check_ids(ids, "ids")
+        vectors = check_vectors(vectors, self.dim, "vectors")
         if len(ids) != len(vectors):
             raise IndexError_(f"got {len(ids)} ids for {len(vectors)} vectors; pass one id per vector")
         if not len(ids):
             return
         unique, counts = np.unique(ids, return_counts=True)
         if (counts > 1).any():
-            raise IndexError_(f"ids repeated within this add: {_sample(unique[counts > 1])}; give each vector its own id")
-        present = ids[_isin_sorted(ids, self._stored_sorted())]
+            raise IndexError_(f"ids repeated within this add: {sample(unique[counts > 1])}; give each vector its own id")
+        present = ids[isin_sorted(ids, self._stored_sorted())]
         if present.size:
-            dead = present[_isin_sorted(present, self._tomb)]
+            dead = present[isin_sorted(present, self._tomb)]
             if dead.size:
-                raise IndexError_(f"ids {_sample(dead)} were removed but are still tombstones; call compact() "
+                raise IndexError_(f"ids {sample(dead)} were removed but are still tombstones; call compact() "
                                   "before adding them again")
-            raise IndexError_(f"ids {_sample(present)} are already in the index; remove() them first to replace "
+            raise IndexError_(f"ids {sample(present)} are already in the index; remove() them first to replace "
                               "their vectors")
         self._materialise()
         self._index.add_with_ids(vectors, ids)
@@ -189,8 +199,8 @@ class VectorIndex:
 
     def remove(self, ids: np.ndarray) -> int:
         """Remove ``ids`` (unknown or already removed ids are ignored); returns how many were live."""
-        ids = np.unique(_check_ids(ids, "ids"))
-        live = ids[_isin_sorted(ids, self._stored_sorted()) & ~_isin_sorted(ids, self._tomb)]
+        ids = np.unique(check_ids(ids, "ids"))
+        live = ids[isin_sorted(ids, self._stored_sorted()) & ~isin_sorted(ids, self._tomb)]
         if not live.size:
             return 0
         if self._kind in ("flat", "ivf"):
@@ -224,19 +234,19 @@ class VectorIndex:
         score ``-inf`` and id ``-1``. ``allowed_ids`` restricts results to those ids.
         ``ef_search`` (HNSW) and ``nprobe`` (IVF) override the index's own for this call.
         """
-        queries = _check_vectors(queries, self.dim, "queries", allow_1d=True)
+        queries = check_vectors(queries, self.dim, "queries", allow_1d=True)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise IndexError_(f"k must be a positive integer; got {k!r}")
         k = int(k)
-        ef = self._ef_search if ef_search is None else _positive("ef_search", ef_search)
-        nprobe = self._nprobe if nprobe is None else _positive("nprobe", nprobe)
+        ef = self._ef_search if ef_search is None else positive("ef_search", ef_search)
+        nprobe = self._nprobe if nprobe is None else positive("nprobe", nprobe)
         allowed = None
         if allowed_ids is not None:
-            wanted = np.unique(_check_ids(allowed_ids, "allowed_ids"))
-            allowed = wanted[_isin_sorted(wanted, self._stored_sorted()) & ~_isin_sorted(wanted, self._tomb)]
+            wanted = np.unique(check_ids(allowed_ids, "allowed_ids"))
+            allowed = wanted[isin_sorted(wanted, self._stored_sorted()) & ~isin_sorted(wanted, self._tomb)]
         live = len(self) if allowed is None else int(allowed.size)
         if not len(queries) or not live:
-            return _padding(len(queries), k)
+            return padding(len(queries), k)
         if allowed is not None and self._kind != "flat" and allowed.size <= EXACT_FILTER_MAX:
             return self._exact(queries, k, allowed)
         if self._kind == "other":
@@ -253,13 +263,14 @@ class VectorIndex:
             selector = faiss.IDSelectorBatch(allowed)
         elif self._tomb.size:
             selector = self._tombstone_selector()[1]
-        gpu = self._gpu_index() if selector is None and k <= GPU_MAX_K else None
+        plain = selector is None and k <= GPU_MAX_K and nprobe == self._nprobe
+        gpu = self._gpu_index() if plain else None
         if gpu is not None:
             scores, ids = gpu.search(queries, k)
         else:
             params = search_parameters(self._kind, ef_search=ef, nprobe=nprobe, k=k, selector=selector)
             scores, ids = self._index.search(queries, k, params=params)
-        return _clean(scores, ids)
+        return clean(scores, ids)
 
     def _overfetch(self, queries, k, allowed, ef, nprobe):
         """Search without a selector, fetching extra hits and dropping tombstones / disallowed ids."""
@@ -274,7 +285,7 @@ class VectorIndex:
             self._applied = (ef, nprobe)
         while True:
             params = search_parameters(self._kind, ef_search=ef, nprobe=nprobe, k=fetch)
-            scores, ids = _clean(*self._index.search(queries, fetch, params=params))
+            scores, ids = clean(*self._index.search(queries, fetch, params=params))
             keep = ids >= 0
             if self._tomb.size:
                 keep &= ~np.isin(ids, self._tomb)
@@ -286,12 +297,14 @@ class VectorIndex:
                 break
             fetch = min(stored, 2 * fetch)
         scores[~keep], ids[~keep] = -np.inf, -1
-        return _pad_to(scores, ids, k)
+        return pad_to(scores, ids, k)
 
     def _exact(self, queries, k, allowed):
         """Brute force over the vectors of ``allowed`` (live ids)."""
         if self._side is not None:
-            order = np.argsort(self._side[0])
+            if self._side_order is None:
+                self._side_order = np.argsort(self._side[0])
+            order = self._side_order
             vectors = self._side[1][order[np.searchsorted(self._side[0], allowed, sorter=order)]]
         else:
             vectors = self._index.reconstruct_batch(allowed)
@@ -301,7 +314,7 @@ class VectorIndex:
             np.arange(len(allowed)), (len(queries), 1))
         part_scores = np.take_along_axis(sims, part, axis=1)
         best = np.argsort(-part_scores, axis=1, kind="stable")
-        return _pad_to(np.take_along_axis(part_scores, best, axis=1).astype(np.float32),
+        return pad_to(np.take_along_axis(part_scores, best, axis=1).astype(np.float32),
                        allowed[np.take_along_axis(part, best, axis=1)], k)
 
     # ---------------------------------------------------------------- persistence
@@ -315,7 +328,7 @@ class VectorIndex:
         if self._side is not None:
             for role, suffix, array in (("side_ids", "ids", self._side[0]), ("side_vectors", "vecs", self._side[1])):
                 files[role] = persist.commit_file(folder, f"vectors.{generation}.{suffix}.npy",
-                                                  functools.partial(_save_npy, array=array))
+                                                  functools.partial(save_npy, array=array))
         spec = dataclasses.asdict(self.spec)
         spec.update(ef_search=self._ef_search, nprobe=self._nprobe)
         persist.commit_sidecar(folder, {
@@ -362,7 +375,7 @@ class VectorIndex:
 
     # ---------------------------------------------------------------- internals
     def _changed(self) -> None:
-        self._sorted_cache = None
+        self._sorted_cache = self._side_order = None
         self._tomb_selector = None
         self._gpu = _UNSET
 
@@ -433,89 +446,3 @@ class VectorIndex:
             keep = ~np.isin(ids, self._tomb)
             ids, vectors = ids[keep], vectors[keep]
         return np.ascontiguousarray(ids, dtype=np.int64), np.ascontiguousarray(vectors, dtype=np.float32)
-
-
-# -------------------------------------------------------------------- input checks and small helpers
-def _check_ids(ids, what: str) -> np.ndarray:
-    array = np.asarray(ids)
-    if array.ndim == 0:
-        array = array.reshape(1)
-    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
-        raise IndexError_(f"{what} must be a 1-d array of integers (int64); got dtype {array.dtype}, shape {array.shape}")
-    if array.size and array.dtype.kind == "u" and array.max() > np.iinfo(np.int64).max:
-        raise IndexError_(f"{what} must fit in int64")
-    array = np.ascontiguousarray(array, dtype=np.int64)
-    if array.size and array.min() < 0:
-        raise IndexError_(f"{what} must be >= 0 (-1 means 'no result' in search output); got {_sample(array[array < 0])}")
-    return array
-
-
-def _check_vectors(vectors, dim: int, what: str, *, allow_1d: bool = False) -> np.ndarray:
-    array = np.asarray(vectors)
-    if allow_1d and array.ndim == 1:
-        array = array[None, :]
-    if array.ndim != 2 or array.shape[1] != dim:
-        raise IndexError_(f"{what} must be an n x {dim} array (this index holds {dim}-d vectors; use the encoder "
-                          f"it was built with); got shape {array.shape}")
-    if array.dtype.kind not in "fiu":
-        raise IndexError_(f"{what} must be numeric (float32); got dtype {array.dtype}")
-    array = np.ascontiguousarray(array, dtype=np.float32)
-    if not len(array):
-        return array
-    norms = np.sqrt(np.einsum("ij,ij->i", array, array))  # NaN or inf anywhere in a row shows here
-    finite = np.isfinite(norms)
-    if not finite.all():
-        raise IndexError_(f"{what} rows {_sample(np.flatnonzero(~finite))} contain NaN or inf; drop or re-encode them")
-    bad = np.abs(norms - 1.0) > UNIT_TOLERANCE
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise IndexError_(f"{what} must be L2-normalised (openvid encoders return unit vectors); rows {_sample(rows)} "
-                          f"have norms {_sample(np.round(norms[rows], 4))}; divide by np.linalg.norm(x, axis=1, "
-                          "keepdims=True) first")
-    return array / norms[:, None]
-
-
-def _positive(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise IndexError_(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
-
-
-def _isin_sorted(values: np.ndarray, sorted_array: np.ndarray) -> np.ndarray:
-    if not sorted_array.size or not values.size:
-        return np.zeros(values.shape, dtype=bool)
-    where = np.minimum(np.searchsorted(sorted_array, values), sorted_array.size - 1)
-    return sorted_array[where] == values
-
-
-def _sample(values: np.ndarray, limit: int = 5) -> str:
-    items = [str(v) for v in np.asarray(values).ravel()[:limit].tolist()]
-    more = f" and {values.size - limit} more" if values.size > limit else ""
-    return "[" + ", ".join(items) + "]" + more
-
-
-def _clean(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """FAISS's outputs as float32 / int64 with score -inf wherever the id is -1 (FAISS pads with -FLT_MAX)."""
-    scores, ids = np.asarray(scores, dtype=np.float32), np.asarray(ids, dtype=np.int64)
-    missing = ids < 0
-    if missing.any():
-        scores[missing] = -np.inf
-    return scores, ids
-
-
-def _padding(rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.full((rows, k), -np.inf, dtype=np.float32), np.full((rows, k), -1, dtype=np.int64)
-
-
-def _pad_to(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    if scores.shape[1] >= k:
-        return scores[:, :k], ids[:, :k]
-    out_scores, out_ids = _padding(len(scores), k)
-    out_scores[:, : scores.shape[1]], out_ids[:, : ids.shape[1]] = scores, ids
-    return out_scores, out_ids
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as f:
-        np.save(f, np.ascontiguousarray(array), allow_pickle=False)
-        f.flush()
