@@ -31,12 +31,16 @@ _LAZY = {
     "ClassifyResult": "openvid.results",
     "Failure": "openvid.results",
     "Settings": "openvid.config",
+    "SearchHit": "openvid.search",
+    "IndexReport": "openvid.indexing",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from openvid.config import Settings
     from openvid.engine import Engine, VideoEmbedding
+    from openvid.indexing import IndexReport
     from openvid.results import ClassifyResult, Failure, LabelScore, Prediction, SegmentPrediction
+    from openvid.search import SearchHit
 
 
 def __getattr__(name: str):

@@ -212,3 +212,21 @@ def test_cli_index_search_info_check(tiny_model_dirs, tmp_path, archive, capsys)
     assert run(["check", "--index", "arc", *home]) == 0
     assert run(["search", "bikes", "--index", "arc", "--rerank", "5", *home]) == 1
     assert "--rerank" in capsys.readouterr().err
+
+
+def test_xclip_rerank_orders_by_the_exact_score(tiny_model_dirs, tmp_path, archive):
+    from openvid.media import load_clip
+
+    engine = Engine(model=str(tiny_model_dirs["xclip"]), device="cpu", home=tmp_path / "home", window_s=2.0)
+    engine.index_videos([archive / "sub"], index="x")
+    query = "a man talking on the phone"
+    hits = engine.search(query, index="x", k=3, rerank=6)
+    target = engine.open_index("x")
+    ids = engine.catalog.segment_ids(target.record.id)
+    plain = engine.catalog.vectors(ids, target.record.dim) @ engine.encoder.encode_text([query])[0]
+    top6 = [engine.catalog.segments(ids)[int(i)] for i in ids[np.argsort(-plain)[:6]]]
+    clips = [load_clip(r.path, r.start_s, r.end_s, frames=8, short_side=224) for r in top6]
+    exact = engine.encoder.rerank(query, clips) / engine.encoder.logit_scale
+    best = top6[int(np.argmax(exact))]
+    assert hits[0].score == pytest.approx(float(exact.max()), abs=1e-4)
+    assert hits[0].path == best.path and hits[0].start_s <= best.start_s and best.end_s <= hits[0].end_s

@@ -111,6 +111,17 @@ def test_choose_index_type_follows_size_unless_forced():
     assert choose_index_type(10**9, IndexSpec(dim=8, factory="Flat")) == "Flat"
 
 
+def test_explicit_rebuild_forces_the_new_type():
+    index, data, ids, queries = build("flat")
+    index.rebuild("HNSW16")
+    info = index.info()
+    assert (info.type, info.factory, info.auto, info.count) == ("hnsw", "HNSW16", False, len(ids))
+    index.add(ids[:5] + 1, data[:5])
+    assert index.info().factory == "HNSW16"
+    with pytest.raises(IndexError_, match="factory string"):
+        index.rebuild("nonsense")
+
+
 @pytest.mark.parametrize("factory, early, late", [
     ("Flat", "Flat", "Flat"), ("HNSW16", "HNSW16", "HNSW16"), ("IVF8,PQ8x4np", "Flat", "IVF8,PQ8x4np"), ("SQ8", "Flat", "SQ8"),
 ])
@@ -161,14 +172,16 @@ def test_compact_drops_tombstones():
     index, data, ids, queries = build("hnsw")
     index.remove(ids[:250])
     assert index.info().tombstones == 250 and len(index) == 350
-    with pytest.raises(IndexError_, match="compact"):
-        index.add(ids[:1], data[:1])
     assert index.compact() == 250
     assert index.info().tombstones == 0 and len(index) == 350 and index.info().type == "hnsw"
     got = index.search(queries, 10)[1]
     assert recall(got, brute(queries, data[250:], ids[250:], 10)[1]) >= 0.99
     index.add(ids[:1], data[:1])  # the id is free again
     assert len(index) == 351
+    index.remove(ids[250:260])
+    index.add(ids[250:260], -data[250:260])  # replace: a tombstoned id re-added compacts first
+    assert index.info().tombstones == 0 and len(index) == 351
+    assert index.search(-data[250:251], 1)[1][0, 0] == ids[250]
 
 
 @pytest.mark.parametrize("name", ["flat", "hnsw", "ivf", "other"])
@@ -217,7 +230,7 @@ def test_save_load_round_trip(name, mmap, tmp_path):
     np.testing.assert_allclose(after[0], before[0], atol=1e-6)
     np.testing.assert_array_equal(loaded.ids(), index.ids())
     # writes after an mmap load work on an in-memory copy (FAISS's mapped storage is read-only)
-    loaded.add(ids[:50] + 1, data[:50])
+    loaded.add(ids[:50], data[:50])
     assert loaded.remove(ids[50:60]) == 10 and len(loaded) == len(ids) - 10
     loaded.save(tmp_path)
     assert len(VectorIndex.load(tmp_path)) == len(ids) - 10

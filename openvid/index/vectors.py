@@ -21,7 +21,8 @@ memory-mapped on ``load(mmap=True)``) so rebuilds and filtered exact search use 
 **Removal.** Flat and IVF remove natively (``remove_ids``). HNSW and other types cannot; their
 removed ids become tombstones: excluded at search by an ``IDSelectorNot`` inside FAISS (or, for
 types that take no selector, by over-fetching and filtering), never counted by ``len``, dropped for
-good by ``compact()`` or the next rebuild. A tombstoned id cannot be added again until compacted.
+good by ``compact()`` or the next rebuild. Adding a tombstoned id again compacts first (the old
+vector has to leave the graph), so replacing a vector is remove + add on every type.
 
 **Filters.** ``allowed_ids`` up to ``EXACT_FILTER_MAX`` ids are searched exactly over those ids'
 vectors (an HNSW graph walk restricted to a few ids misses many of them); larger sets go to FAISS
@@ -184,12 +185,11 @@ class VectorIndex:
             raise IndexError_(f"ids repeated within this add: {sample(unique[counts > 1])}; give each vector its own id")
         present = ids[isin_sorted(ids, self._stored_sorted())]
         if present.size:
-            dead = present[isin_sorted(present, self._tomb)]
-            if dead.size:
-                raise IndexError_(f"ids {sample(dead)} were removed but are still tombstones; call compact() "
-                                  "before adding them again")
-            raise IndexError_(f"ids {sample(present)} are already in the index; remove() them first to replace "
-                              "their vectors")
+            alive = present[~isin_sorted(present, self._tomb)]
+            if alive.size:
+                raise IndexError_(f"ids {sample(alive)} are already in the index; remove() them first to replace "
+                                  "their vectors")
+            self.compact()  # re-using removed ids: their old vectors must leave the graph first
         self._materialise()
         self._index.add_with_ids(vectors, ids)
         if self._side is not None:
@@ -222,8 +222,14 @@ class VectorIndex:
         return dropped
 
     def rebuild(self, factory: str | None = None) -> None:
-        """Rebuild now as ``factory`` (default: the type this index should have at its size)."""
-        self._rebuild(factory or choose_index_type(len(self), self.spec))
+        """Rebuild now (dropping tombstones) as ``factory``, which from then on is forced; without one, as
+        the type this index should have at its size."""
+        if factory is not None:
+            spec = dataclasses.replace(self.spec, factory=factory)  # validates the string
+            self._rebuild(factory)
+            self.spec = spec
+        else:
+            self._rebuild(choose_index_type(len(self), self.spec))
 
     # ---------------------------------------------------------------- search
     def search(self, queries: np.ndarray, k: int, *, allowed_ids: np.ndarray | None = None,
