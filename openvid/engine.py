@@ -86,8 +86,11 @@ class Engine:
                 self.catalog.get_index(name)  # raises with "did you mean" / how to build one
             encoder = self.encoder
             window = self.settings.window_s or encoder.window_s
+            model = self.settings.model
+            if Path(model).expanduser().exists():  # a local checkpoint: remember where, from anywhere
+                model = str(Path(model).expanduser().resolve())
             record = self.catalog.create_index(
-                name, model=self.settings.model, encoder=encoder.identity, dim=encoder.dim, window_s=window,
+                name, model=model, encoder=encoder.identity, dim=encoder.dim, window_s=window,
                 stride_s=self.settings.stride_s or window, frames=encoder.frames_per_clip)
         else:
             self._use_index_model(record)

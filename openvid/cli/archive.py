@@ -143,7 +143,10 @@ def info_cmd(index: IndexOption = "default", home: HomeOption = None, as_json: J
               f"{info['bytes_on_disk'] / 1e6:.1f} MB in {info['folder']}")
     out.print(f"model {record.model} ({record.encoder}), {record.dim}-d, windows {record.window_s:g} s "
               f"every {record.stride_s:g} s, {record.frames} frames each")
-    out.print(f"vectors: {vectors}")
+    how = "chosen by size" if vectors.auto else "forced"
+    out.print(f"vectors: {vectors.type} ({vectors.factory}, {how}), {vectors.count} live, "
+              f"{vectors.tombstones} removed awaiting compaction, ef_search {vectors.ef_search}"
+              + (", on GPU" if vectors.gpu else ""))
 
 
 def check_cmd(
