@@ -9,8 +9,11 @@ times so the pipeline has several files to overlap), 8 frames per window:
 - ceiling: the encoder alone on the same frames, already decoded and resized (no I/O at all);
 - openvid: `Engine.index_videos` end to end (decord scaling at decode time in a background
   thread, clips of many videos sharing batches, SQLite catalog and FAISS writes);
-- naive: every frame decoded at full size with PyAV, each sampled frame through the transformers
-  CLIP image processor, encoded one at a time (batch size 1).
+- naive (the issue's baseline): every frame decoded at full size with PyAV and put through the
+  transformers CLIP image processor, the sampled frames encoded one at a time (batch size 1);
+- lean naive: the same, but only the sampled frames go through the processor. It is printed so
+  the ratio is honest: most of the naive pipeline's cost is the image processor on frames it
+  never uses, and against this leaner baseline no pipeline can gain more than ceiling / lean.
 
 Prints video-seconds indexed per wall-second for each, and the ratios.
 """
@@ -72,7 +75,7 @@ def run_ceiling(encoder, files: list[Path], window: float) -> tuple[float, float
     return seconds, time.perf_counter() - start, len(clips)
 
 
-def run_naive(encoder, files: list[Path], window: float) -> tuple[float, float, int]:
+def run_naive(encoder, files: list[Path], window: float, every_frame: bool = True) -> tuple[float, float, int]:
     import av
     from transformers import CLIPImageProcessor
 
@@ -82,18 +85,18 @@ def run_naive(encoder, files: list[Path], window: float) -> tuple[float, float, 
     for path in files:
         with av.open(str(path)) as container:
             frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-            stream = container.streams.video[0]
-            fps = float(stream.average_rate)
+            fps = float(container.streams.video[0].average_rate)
+        if every_frame:
+            frames = [processor(images=frame, return_tensors="pt")["pixel_values"] for frame in frames]
         duration = len(frames) / fps
         seconds += duration
         for window_start in np.arange(0.0, duration, window):
             times = window_start + (np.arange(8) + 0.5) * min(window, duration - window_start) / 8
             picks = [frames[min(int(t * fps), len(frames) - 1)] for t in times]
-            vectors = []
             with torch.inference_mode():
                 for frame in picks:
-                    pixels = processor(images=frame, return_tensors="pt")["pixel_values"]
-                    vectors.append(torch.nn.functional.normalize(encoder.model.encode_image(pixels), dim=-1))
+                    pixels = frame if every_frame else processor(images=frame, return_tensors="pt")["pixel_values"]
+                    torch.nn.functional.normalize(encoder.model.encode_image(pixels), dim=-1)
             segments += 1
     return seconds, time.perf_counter() - start, segments
 
@@ -117,12 +120,14 @@ def main() -> None:
     encoder.encode_video([np.zeros((8, 224, 224, 3), np.uint8)])  # warm-up
     rows = {}
     for name, fn in (("ceiling: encoder on pre-decoded frames", run_ceiling), ("openvid index", run_openvid),
-                     ("naive: PyAV full decode + processor + batch 1", run_naive)):
+                     ("naive: PyAV full decode + processor on every frame + batch 1", run_naive),
+                     ("lean naive: as naive, processor on sampled frames only",
+                      lambda *a: run_naive(*a, every_frame=False))):
         rows[name] = fn(encoder, files, args.window)
     shutil.rmtree(work, ignore_errors=True)
 
     ceiling = rows["ceiling: encoder on pre-decoded frames"]
-    naive = rows["naive: PyAV full decode + processor + batch 1"]
+    naive = rows["naive: PyAV full decode + processor on every frame + batch 1"]
     print(f"{len(files)} videos, {ceiling[0]:.1f} s of video, windows of {args.window:g} s × 8 frames, "
           f"ViT-B/32 (random weights), {torch.get_num_threads()} threads")
     print("| pipeline | segments | wall s | video-s per wall-s | vs ceiling | vs naive |")
