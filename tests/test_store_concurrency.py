@@ -22,12 +22,11 @@ def _add_labels(home: str, worker: int, barrier, errors) -> None:
         errors.put(traceback.format_exc())
 
 
-def test_two_processes_adding_labels_at_once(tmp_path):
-    home = tmp_path / "home"
-    initial = TaxonomyStore(home).create("shared").version
+def _run_two_workers(target, home) -> None:
+    """Start two spawned processes on `target(home, worker, barrier, errors)`; fail on any error."""
     context = multiprocessing.get_context("spawn")
     barrier, errors = context.Barrier(2), context.Queue()
-    workers = [context.Process(target=_add_labels, args=(str(home), w, barrier, errors)) for w in range(2)]
+    workers = [context.Process(target=target, args=(str(home), w, barrier, errors)) for w in range(2)]
     for process in workers:
         process.start()
     for process in workers:
@@ -35,6 +34,12 @@ def test_two_processes_adding_labels_at_once(tmp_path):
     problems = [errors.get() for _ in range(errors.qsize())] if not errors.empty() else []
     assert not problems, "\n".join(problems)
     assert [p.exitcode for p in workers] == [0, 0]
+
+
+def test_two_processes_adding_labels_at_once(tmp_path):
+    home = tmp_path / "home"
+    initial = TaxonomyStore(home).create("shared").version
+    _run_two_workers(_add_labels, home)
     store = TaxonomyStore(home)
     taxonomy = store.get("shared")
     assert sorted(l.name for l in taxonomy.labels) == sorted(
@@ -78,13 +83,5 @@ def _open_fresh_and_create(home: str, worker: int, barrier, errors) -> None:
 
 def test_two_processes_creating_the_database_at_once(tmp_path):
     home = tmp_path / "fresh"
-    context = multiprocessing.get_context("spawn")
-    barrier, errors = context.Barrier(2), context.Queue()
-    workers = [context.Process(target=_open_fresh_and_create, args=(str(home), w, barrier, errors)) for w in range(2)]
-    for process in workers:
-        process.start()
-    for process in workers:
-        process.join(timeout=120)
-    problems = [errors.get() for _ in range(errors.qsize())] if not errors.empty() else []
-    assert not problems, "\n".join(problems)
+    _run_two_workers(_open_fresh_and_create, home)
     assert [s.name for s in TaxonomyStore(home).list()] == ["taxonomy 0", "taxonomy 1"]
