@@ -2,7 +2,7 @@
 
     python scripts/bench_search.py [--sizes 100000,1000000] [--dim 512] [--queries 200]
         [--data clustered|lowrank|uniform] [--ef 64,128,256,512] [--nprobe 8,16,32,64]
-        [--ivf IVF1024,PQ64np;IVF1024,Flat] [--hnsw-m 32] [--ef-construction 80]
+        [--ivf "IVF1024,PQ64np;IVF1024,Flat"] [--hnsw 32@80,48@80] [--single-threads 1]
 
 For each size it builds every index type on vectors shaped like embeddings, asks queries drawn from
 the same distribution (never taken from the indexed set), and prints one markdown table: build
@@ -90,10 +90,9 @@ def measure(index: VectorIndex, queries: np.ndarray, single_threads: int, **para
             "found": found, "batch_ids": batch_ids}
 
 
-def build(factory: str, ids, vectors, args) -> tuple[VectorIndex, float]:
+def build(factory: str, ids, vectors, args, ef_construction: int = 80) -> tuple[VectorIndex, float]:
     start = time.perf_counter()
-    index = VectorIndex.create(args.dim, factory, hnsw_m=args.hnsw_m, ef_construction=args.ef_construction,
-                               use_gpu="never")
+    index = VectorIndex.create(args.dim, factory, ef_construction=ef_construction, use_gpu="never")
     index.add(ids, vectors)
     seconds = time.perf_counter() - start
     if index.info().factory != factory:
@@ -115,13 +114,14 @@ def bench_size(n: int, data: Data, args) -> None:
     del flat
     gc.collect()
 
-    factory = f"HNSW{args.hnsw_m}"
-    hnsw, seconds = build(factory, ids, vectors, args)
-    for i, ef in enumerate(args.ef):
-        rows.append((factory, f"efConstruction {args.ef_construction}, efSearch {ef}", seconds if i == 0 else None,
-                     measure(hnsw, queries, args.single_threads, ef_search=ef), truth))
-    del hnsw
-    gc.collect()
+    for m, ef_construction in args.hnsw:
+        factory = f"HNSW{m}"
+        hnsw, seconds = build(factory, ids, vectors, args, ef_construction)
+        for i, ef in enumerate(args.ef):
+            rows.append((factory, f"efConstruction {ef_construction}, efSearch {ef}", seconds if i == 0 else None,
+                         measure(hnsw, queries, args.single_threads, ef_search=ef), truth))
+        del hnsw
+        gc.collect()
 
     if n <= args.ivf_max:
         for factory in args.ivf:
@@ -153,12 +153,12 @@ def main() -> None:
     parser.add_argument("--ivf-max", type=int, default=10**12, help="build IVF only up to this size")
     parser.add_argument("--single-threads", type=int, default=1,
                         help="OpenMP threads for single queries (0: FAISS default); batches use all cores")
-    parser.add_argument("--hnsw-m", type=int, default=32)
-    parser.add_argument("--ef-construction", type=int, default=80)
+    parser.add_argument("--hnsw", default="32@80", help="HNSW configurations as M@efConstruction, comma-separated")
     args = parser.parse_args()
     args.ef = [int(v) for v in args.ef.split(",")]
     args.nprobe = [int(v) for v in args.nprobe.split(",")]
     args.ivf = [f for f in args.ivf.split(";") if f]
+    args.hnsw = [tuple(int(v) for v in item.split("@")) for item in args.hnsw.split(",") if item]
     data = Data(args.data, args.dim)
     print(f"# bench_search {datetime.date.today()} faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads, "
           f"data {args.data}, single queries on {args.single_threads or faiss.omp_get_max_threads()} thread(s)")

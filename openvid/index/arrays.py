@@ -94,3 +94,33 @@ def save_npy(path: Path, array: np.ndarray) -> None:
     with open(path, "wb") as f:
         np.save(f, np.ascontiguousarray(array), allow_pickle=False)
         f.flush()
+
+
+class SideStore:
+    """Exact float32 copies of the vectors, with their ids, for index types whose FAISS storage is
+    lossy. Appends are kept as parts and joined on the next read, so many small adds stay linear."""
+
+    def __init__(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self._parts = [(ids, vectors)]
+        self._order: np.ndarray | None = None
+
+    def append(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self._parts.append((ids, vectors))
+        self._order = None
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if len(self._parts) > 1:
+            self._parts = [(np.concatenate([p[0] for p in self._parts]), np.concatenate([p[1] for p in self._parts]))]
+        return self._parts[0]
+
+    def remove(self, ids: np.ndarray) -> None:
+        stored, vectors = self.arrays()
+        keep = ~np.isin(stored, ids)
+        self._parts, self._order = [(stored[keep], vectors[keep])], None
+
+    def take(self, ids: np.ndarray) -> np.ndarray:
+        """The vectors of ``ids`` (all present)."""
+        stored, vectors = self.arrays()
+        if self._order is None:
+            self._order = np.argsort(stored, kind="stable")
+        return np.asarray(vectors[self._order[np.searchsorted(stored, ids, sorter=self._order)]])

@@ -30,7 +30,12 @@ from openvid.errors import IndexError_
 SIDECAR = "vectors.json"
 FORMAT = "openvid-vectors"
 FORMAT_VERSION = 1
-FIX_HINT = "run `openvid check --fix` to rebuild it from the catalog, or delete the folder and re-index"
+
+
+def fix_hint(folder: Path) -> str:
+    """What to do about a damaged index folder (the catalog in SQLite still holds every vector)."""
+    return (f"delete {Path(folder) / SIDECAR} and run `openvid check --fix` to rebuild the vectors from the "
+            "catalog (or re-index the videos)")
 _DATA_FILE = re.compile(r"^vectors\.[0-9a-f]{16}\.(faiss|ids\.npy|vecs\.npy)$")
 _TEMP_FILE = re.compile(r"^\.vectors\..*\.tmp$")
 
@@ -97,37 +102,61 @@ def commit_sidecar(folder: Path, meta: dict) -> None:
 
 
 def read_sidecar(folder: Path, *, verify: bool) -> dict:
-    """The sidecar of ``folder``, checked against the files it names; IndexError_ says what to do."""
+    """The sidecar of ``folder``, checked against the files it names; IndexError_ says what to do.
+
+    A save by another process may replace the generation between reading the sidecar and checking
+    its files; then the sidecar is read again (a few times) before anything counts as missing."""
     folder = Path(folder)
+    for _ in range(3):
+        try:
+            return _read_sidecar(folder, verify=verify)
+        except _Replaced:
+            continue
+    return _read_sidecar(folder, verify=verify, retry=False)
+
+
+class _Replaced(Exception):
+    pass
+
+
+def _read_sidecar(folder: Path, *, verify: bool, retry: bool = True) -> dict:
     path = folder / SIDECAR
     if not path.is_file():
         if folder.is_dir() and any(_DATA_FILE.match(p.name) for p in folder.iterdir()):
-            raise IndexError_(f"{folder}: vector files are present but {SIDECAR} is missing; {FIX_HINT}")
+            raise IndexError_(f"{folder}: vector files are present but {SIDECAR} is missing; run `openvid check "
+                              "--fix` to rebuild the vectors from the catalog (or re-index the videos)")
         raise IndexError_(f"{folder}: no vector index here ({SIDECAR} not found); build one with `openvid index`")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        meta = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexError_(f"{path}: unreadable ({exc}); {FIX_HINT}") from None
+        raise IndexError_(f"{path}: unreadable ({exc}); {fix_hint(folder)}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise IndexError_(f"{path}: not an openvid vector index sidecar; {FIX_HINT}")
+        raise IndexError_(f"{path}: not an openvid vector index sidecar; {fix_hint(folder)}")
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise IndexError_(
             f"{path}: format version {meta.get('format_version')} was written by a newer openvid "
             f"(this one reads up to {FORMAT_VERSION}); upgrade openvid"
         )
     if meta.get("metric") != "ip":
-        raise IndexError_(f"{path}: metric {meta.get('metric')!r} is not inner product ('ip'); {FIX_HINT}")
-    for role, record in meta.get("files", {}).items():
+        raise IndexError_(f"{path}: metric {meta.get('metric')!r} is not inner product ('ip'); {fix_hint(folder)}")
+    files = meta.get("files")
+    if not isinstance(files, dict) or "index" not in files or not all(
+        isinstance(r, dict) and _DATA_FILE.match(str(r.get("name", ""))) and {"bytes", "crc32"} <= r.keys()
+        for r in files.values()
+    ):
+        raise IndexError_(f"{path}: its list of files is missing or malformed; {fix_hint(folder)}")
+    for role, record in files.items():
         data = folder / record["name"]
         if not data.is_file():
-            raise IndexError_(f"{folder}: {SIDECAR} names {record['name']} ({role}) but it is missing; {FIX_HINT}")
+            if retry and path.is_file() and path.read_bytes() != raw:
+                raise _Replaced
+            raise IndexError_(f"{folder}: {SIDECAR} names {record['name']} ({role}) but it is missing; {fix_hint(folder)}")
         size = data.stat().st_size
         if size != record["bytes"]:
             raise IndexError_(
-                f"{data}: {size} bytes on disk but {SIDECAR} recorded {record['bytes']} (torn or replaced file); {FIX_HINT}"
+                f"{data}: {size} bytes on disk but {SIDECAR} recorded {record['bytes']} (torn or replaced file); {fix_hint(folder)}"
             )
         if verify and file_record(data)["crc32"] != record["crc32"]:
-            raise IndexError_(f"{data}: checksum differs from {SIDECAR} (corrupted or replaced file); {FIX_HINT}")
-    if "index" not in meta.get("files", {}):
-        raise IndexError_(f"{path}: names no .faiss file; {FIX_HINT}")
+            raise IndexError_(f"{data}: checksum differs from {SIDECAR} (corrupted or replaced file); {fix_hint(folder)}")
     return meta

@@ -52,6 +52,7 @@ import numpy as np
 from openvid.errors import IndexError_
 from openvid.index import persist
 from openvid.index.arrays import (
+    SideStore,
     check_ids,
     check_vectors,
     clean,
@@ -112,8 +113,9 @@ class VectorIndex:
         self.spec = spec
         self._index, self._kind, self._factory = index, kind_of(index), factory
         self._tomb = np.asarray(tombstones if tombstones is not None else [], dtype=np.int64)
-        self._side = side if side is not None or stores_exact_vectors(index) else (
-            np.empty(0, np.int64), np.empty((0, spec.dim), np.float32))
+        if side is None and not stores_exact_vectors(index):
+            side = (np.empty(0, np.int64), np.empty((0, spec.dim), np.float32))
+        self._side = SideStore(*side) if side is not None else None
         self._mapped = mapped
         self._ef_search, self._nprobe = spec.ef_search, spec.nprobe
         self._applied: tuple[int, int] | None = None  # (efSearch, nprobe) last set inside an "other" index
@@ -193,8 +195,12 @@ class VectorIndex:
         self._materialise()
         self._index.add_with_ids(vectors, ids)
         if self._side is not None:
-            self._side = (np.concatenate([self._side[0], ids]), np.concatenate([self._side[1], vectors]))
-        self._changed()
+            self._side.append(ids, vectors)
+        stored = self._sorted_cache
+        if stored is not None:  # keep the sorted ids current in O(n) instead of re-sorting
+            new = np.sort(ids)
+            stored = np.insert(stored, np.searchsorted(stored, new), new)
+        self._changed(stored)
         self._maybe_rebuild()
 
     def remove(self, ids: np.ndarray) -> int:
@@ -207,11 +213,12 @@ class VectorIndex:
             self._materialise()
             self._index.remove_ids(faiss.IDSelectorBatch(live))
             if self._side is not None:
-                keep = ~np.isin(self._side[0], live)
-                self._side = (self._side[0][keep], self._side[1][keep])
+                self._side.remove(live)
+            stored = self._sorted_cache
+            self._changed(stored[~isin_sorted(stored, live)] if stored is not None else None)
         else:
             self._tomb = np.union1d(self._tomb, live)
-        self._changed()
+            self._changed(self._sorted_cache)
         return int(live.size)
 
     def compact(self) -> int:
@@ -308,10 +315,7 @@ class VectorIndex:
     def _exact(self, queries, k, allowed):
         """Brute force over the vectors of ``allowed`` (live ids)."""
         if self._side is not None:
-            if self._side_order is None:
-                self._side_order = np.argsort(self._side[0])
-            order = self._side_order
-            vectors = self._side[1][order[np.searchsorted(self._side[0], allowed, sorter=order)]]
+            vectors = self._side.take(allowed)
         else:
             vectors = self._index.reconstruct_batch(allowed)
         sims = queries @ vectors.T
@@ -332,7 +336,8 @@ class VectorIndex:
         files = {"index": persist.commit_file(folder, f"vectors.{generation}.faiss",
                                               lambda path: faiss.write_index(self._index, str(path)))}
         if self._side is not None:
-            for role, suffix, array in (("side_ids", "ids", self._side[0]), ("side_vectors", "vecs", self._side[1])):
+            side_ids, side_vectors = self._side.arrays()
+            for role, suffix, array in (("side_ids", "ids", side_ids), ("side_vectors", "vecs", side_vectors)):
                 files[role] = persist.commit_file(folder, f"vectors.{generation}.{suffix}.npy",
                                                   functools.partial(save_npy, array=array))
         spec = dataclasses.asdict(self.spec)
@@ -360,13 +365,13 @@ class VectorIndex:
             path = folder / meta["files"]["index"]["name"]
             index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
         except (KeyError, TypeError) as exc:
-            raise IndexError_(f"{folder / persist.SIDECAR}: missing or bad field {exc}; {persist.FIX_HINT}") from None
+            raise IndexError_(f"{folder / persist.SIDECAR}: missing or bad field {exc}; {persist.fix_hint(folder)}") from None
         except RuntimeError as exc:
             raise IndexError_(f"{path}: FAISS cannot read it ({str(exc).strip().splitlines()[-1][:160]}); "
-                              f"{persist.FIX_HINT}") from None
+                              f"{persist.fix_hint(folder)}") from None
         if index.d != spec.dim or index.ntotal != meta["ntotal"] or kind_of(index) != meta["kind"]:
             raise IndexError_(f"{path}: holds {index.ntotal} {index.d}-d vectors ({kind_of(index)}) but "
-                              f"{persist.SIDECAR} says {meta['ntotal']} {spec.dim}-d ({meta['kind']}); {persist.FIX_HINT}")
+                              f"{persist.SIDECAR} says {meta['ntotal']} {spec.dim}-d ({meta['kind']}); {persist.fix_hint(folder)}")
         side = None
         if "side_ids" in meta["files"]:
             mode = "r" if mmap else None
@@ -374,14 +379,15 @@ class VectorIndex:
                          for role in ("side_ids", "side_vectors"))
             if side[1].shape != (len(side[0]), spec.dim):
                 raise IndexError_(f"{folder}: side vectors have shape {side[1].shape}, expected "
-                                  f"({len(side[0])}, {spec.dim}); {persist.FIX_HINT}")
+                                  f"({len(side[0])}, {spec.dim}); {persist.fix_hint(folder)}")
         loaded = cls(spec, index, meta["built"], tombstones=meta["tombstones"], side=side, mapped=mmap)
         loaded._bytes_on_disk = sum(record["bytes"] for record in meta["files"].values())
         return loaded
 
     # ---------------------------------------------------------------- internals
-    def _changed(self) -> None:
-        self._sorted_cache = self._side_order = None
+    def _changed(self, sorted_ids: np.ndarray | None = None) -> None:
+        """Drop what a write makes stale; ``sorted_ids`` is the new sorted id list when the caller kept it."""
+        self._sorted_cache = sorted_ids
         self._tomb_selector = None
         self._gpu = _UNSET
 
@@ -389,7 +395,7 @@ class VectorIndex:
         """Every id FAISS holds (tombstones included), ascending; cached until the next write."""
         if self._sorted_cache is None:
             if self._kind == "ivf":
-                stored = np.asarray(self._side[0])
+                stored = np.asarray(self._side.arrays()[0])
             else:
                 stored = faiss.vector_to_array(self._index.id_map)
             self._sorted_cache = np.sort(stored)
@@ -436,14 +442,14 @@ class VectorIndex:
             index.add_with_ids(vectors, ids)
         self._index, self._kind, self._factory = index, kind_of(index), factory
         self._tomb = np.empty(0, np.int64)
-        self._side = None if stores_exact_vectors(index) else (ids, vectors)
+        self._side = None if stores_exact_vectors(index) else SideStore(ids, vectors)
         self._mapped = False
         self._applied = None
         self._changed()
 
     def _live_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         if self._side is not None:
-            ids, vectors = np.asarray(self._side[0]), np.asarray(self._side[1])
+            ids, vectors = (np.asarray(a) for a in self._side.arrays())
         else:
             ids = faiss.vector_to_array(self._index.id_map)
             sub = faiss.downcast_index(self._index.index)
