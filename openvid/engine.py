@@ -78,7 +78,7 @@ class Engine:
         return Catalog(self.taxonomies.engine)
 
     def open_index(self, name: str = "default", *, create: bool = False, factory: str | None = None,
-                   repair: bool = True) -> VideoIndex:
+                   repair: bool = True, rebuild_damaged: bool = False) -> VideoIndex:
         """The named index, consistent with its catalog; `create` makes it for this engine's model."""
         record = self.catalog.find_index(name)
         if record is None:
@@ -94,7 +94,8 @@ class Engine:
                 stride_s=self.settings.stride_s or window, frames=encoder.frames_per_clip)
         else:
             self._use_index_model(record)
-        return VideoIndex.open(self.settings.home, self.catalog, record, repair=repair, factory=factory)
+        return VideoIndex.open(self.settings.home, self.catalog, record, repair=repair, factory=factory,
+                               rebuild_damaged=rebuild_damaged)
 
     def _use_index_model(self, record) -> None:
         if not self.model_was_chosen and self._encoder is None:
@@ -173,8 +174,12 @@ class Engine:
                 "folder": str(target.folder), "bytes_on_disk": size_on_disk(target.folder)}
 
     def check(self, index: str = "default", fix: bool = False) -> Consistency:
-        """Compare the FAISS copy with the catalog; with `fix`, repair and save it."""
-        target = self.open_index(index, repair=False)
+        """Compare the FAISS copy with the catalog; with `fix`, repair and save it.
+
+        A FAISS copy that cannot be read at all is reported as damaged (not raised), and `fix`
+        rebuilds it from the vectors kept in the catalog.
+        """
+        target = self.open_index(index, repair=False, rebuild_damaged=True)
         state = target.consistency()
         if fix and not state.ok:
             target.repair()

@@ -27,18 +27,21 @@ class Consistency:
     index_vectors: int
     missing: np.ndarray  # in the catalog, not in FAISS
     extra: np.ndarray  # in FAISS, not in the catalog
+    damaged: str | None = None  # why the saved FAISS copy could not be read (it is rebuilt from the catalog)
 
     @property
     def ok(self) -> bool:
-        return not len(self.missing) and not len(self.extra)
+        return self.damaged is None and not len(self.missing) and not len(self.extra)
 
 
 class VideoIndex:
-    def __init__(self, home: Path, catalog: Catalog, record: IndexRecord, vectors: VectorIndex) -> None:
+    def __init__(self, home: Path, catalog: Catalog, record: IndexRecord, vectors: VectorIndex,
+                 damaged: str | None = None) -> None:
         self.home = Path(home)
         self.catalog = catalog
         self.record = record
         self.vectors = vectors
+        self.damaged = damaged
 
     @property
     def folder(self) -> Path:
@@ -46,17 +49,25 @@ class VideoIndex:
 
     @classmethod
     def open(cls, home: Path, catalog: Catalog, record: IndexRecord, *, repair: bool = True,
-             factory: str | None = None) -> "VideoIndex":
-        """Load the FAISS copy (or start one) and, with `repair`, bring it in step with the catalog."""
+             factory: str | None = None, rebuild_damaged: bool = False) -> "VideoIndex":
+        """Load the FAISS copy (or start one) and, with `repair`, bring it in step with the catalog.
+
+        A damaged FAISS copy raises `IndexError_` unless `rebuild_damaged`: then it is started
+        afresh and `repair` refills it from the catalog's stored vectors (`openvid check --fix`).
+        """
         folder = folder_of(home, record.name)
-        if (folder / "vectors.json").exists():
-            vectors = VectorIndex.load(folder)
-            if vectors.dim != record.dim:
-                raise IndexError_(f"{folder} holds {vectors.dim}-d vectors but the catalog says {record.dim}; "
-                                  "run `openvid check --fix` to rebuild it")
-        else:
+        damaged = None
+        vectors = None
+        if (folder / "vectors.json").exists() or any(folder.glob("vectors.*")):
+            try:
+                vectors = _load_vectors(folder, record)
+            except IndexError_ as exc:
+                if not rebuild_damaged:
+                    raise
+                damaged = str(exc)
+        if vectors is None:
             vectors = VectorIndex.create(record.dim, factory=factory)
-        index = cls(home, catalog, record, vectors)
+        index = cls(home, catalog, record, vectors, damaged=damaged)
         if repair:
             index.repair()
         return index
@@ -69,6 +80,7 @@ class VideoIndex:
             index_vectors=len(index_ids),
             missing=np.setdiff1d(catalog_ids, index_ids),
             extra=np.setdiff1d(index_ids, catalog_ids),
+            damaged=self.damaged,
         )
 
     def repair(self) -> Consistency:
@@ -88,6 +100,17 @@ class VideoIndex:
 
     def save(self) -> None:
         self.vectors.save(self.folder)
+        self.damaged = None
+
+
+def _load_vectors(folder: Path, record: IndexRecord) -> VectorIndex:
+    if not (folder / "vectors.json").exists():
+        raise IndexError_(f"{folder} has vector files but no vectors.json; run `openvid check --fix` to rebuild it")
+    vectors = VectorIndex.load(folder)
+    if vectors.dim != record.dim:
+        raise IndexError_(f"{folder} holds {vectors.dim}-d vectors but the catalog says {record.dim}; "
+                          "run `openvid check --fix` to rebuild it")
+    return vectors
 
 
 def folder_of(home: Path, name: str) -> Path:

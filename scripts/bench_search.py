@@ -1,8 +1,8 @@
 """Vector search: exact Flat against HNSW and IVF, through `openvid.index.VectorIndex`.
 
     python scripts/bench_search.py [--sizes 100000,1000000] [--dim 512] [--queries 200]
-        [--data clustered|lowrank|uniform] [--ef 64,128,256,512] [--nprobe 8,16,32,64]
-        [--ivf "IVF1024,PQ64np;IVF1024,Flat"] [--hnsw 32@80,48@80] [--single-threads 1]
+        [--data clustered|lowrank|uniform] [--ef 64,128,192,256,512] [--nprobe 8,16,32,64]
+        [--ivf "IVF1024,PQ64np;IVF1024,Flat"] [--ivf-max N] [--hnsw 32@80,48@80] [--single-threads 1]
 
 For each size it builds every index type on vectors shaped like embeddings, asks queries drawn from
 the same distribution (never taken from the indexed set), and prints one markdown table: build
@@ -147,13 +147,13 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--data", default="clustered", choices=["clustered", "lowrank", "uniform"])
-    parser.add_argument("--ef", default="64,128,256,512")
+    parser.add_argument("--ef", default="64,128,192,256,512")
     parser.add_argument("--nprobe", default="8,16,32,64")
     parser.add_argument("--ivf", default="IVF1024,PQ64np;IVF1024,Flat", help="';'-separated factory strings")
     parser.add_argument("--ivf-max", type=int, default=10**12, help="build IVF only up to this size")
     parser.add_argument("--single-threads", type=int, default=1,
                         help="OpenMP threads for single queries (0: FAISS default); batches use all cores")
-    parser.add_argument("--hnsw", default="32@80", help="HNSW configurations as M@efConstruction, comma-separated")
+    parser.add_argument("--hnsw", default="32@80,48@80", help="HNSW configurations as M@efConstruction, comma-separated")
     args = parser.parse_args()
     args.ef = [int(v) for v in args.ef.split(",")]
     args.nprobe = [int(v) for v in args.nprobe.split(",")]

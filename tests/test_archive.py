@@ -164,6 +164,31 @@ def test_check_detects_and_fixes_a_stale_vector_file(tiny_model_dirs, tmp_path, 
     assert _engine(tiny_model_dirs, home).check().ok
 
 
+@pytest.mark.parametrize("damage", ["truncate", "sidecar"])
+def test_check_fix_rebuilds_a_damaged_vector_folder_from_the_catalog(tiny_model_dirs, tmp_path, archive, damage, capsys):
+    home = tmp_path / "home"
+    engine = _engine(tiny_model_dirs, home)
+    engine.index_videos([archive])
+    before = engine.search("a video", k=5)
+    folder = home / "default"
+    if damage == "truncate":
+        faiss_file = next(folder.glob("vectors.*.faiss"))
+        faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+    else:
+        (folder / "vectors.json").unlink()
+    with pytest.raises(IndexError_, match="check --fix"):
+        _engine(tiny_model_dirs, home).search("a video", k=5)
+    state = _engine(tiny_model_dirs, home).check()
+    assert not state.ok and state.damaged
+    assert run(["check", "--home", str(home)]) == 1
+    assert "damaged" in capsys.readouterr().out
+    assert run(["check", "--fix", "--home", str(home)]) == 0
+    after = _engine(tiny_model_dirs, home).search("a video", k=5)
+    assert [(h.path, h.start_s, h.end_s) for h in after] == [(h.path, h.start_s, h.end_s) for h in before]
+    assert np.allclose([h.score for h in after], [h.score for h in before], atol=1e-5)
+    assert _engine(tiny_model_dirs, home).check().ok
+
+
 @pytest.mark.slow
 def test_killed_mid_index_opens_consistent_and_a_rerun_completes(tiny_model_dirs, tmp_path, sample_videos, make_video):
     folder = tmp_path / "many"

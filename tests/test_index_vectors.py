@@ -83,7 +83,7 @@ def test_hnsw_recall_on_clustered_data_after_automatic_rebuild():
     assert index.info().factory == "Flat"
     index.add(ids[1000:], data[1000:])
     info = index.info()
-    assert (info.type, info.factory, info.count) == ("hnsw", "HNSW32", 4000)
+    assert (info.type, info.factory, info.count) == ("hnsw", "HNSW48", 4000)
     _, got = index.search(queries, 10)
     assert recall(got, brute(queries, data, ids, 10)[1]) >= 0.95
 
@@ -269,7 +269,7 @@ def _faiss_file(folder):
     return next(folder.glob("vectors.*.faiss"))
 
 
-@pytest.mark.parametrize("damage", ["swap", "flip", "truncate", "no-sidecar", "no-faiss", "bad-json"])
+@pytest.mark.parametrize("damage", ["swap", "flip", "truncate", "no-sidecar", "no-faiss", "bad-json", "no-field"])
 def test_torn_or_damaged_save_is_detected(damage, tmp_path):
     index, data, ids, _ = build("flat")
     index.save(tmp_path / "a")
@@ -288,8 +288,12 @@ def test_torn_or_damaged_save_is_detected(damage, tmp_path):
         (tmp_path / "a" / "vectors.json").unlink()
     elif damage == "no-faiss":
         target.unlink()
-    else:
+    elif damage == "bad-json":
         (tmp_path / "a" / "vectors.json").write_text("{not json")
+    else:
+        meta = json.loads((tmp_path / "a" / "vectors.json").read_text())
+        del meta["kind"]
+        (tmp_path / "a" / "vectors.json").write_text(json.dumps(meta))
     with pytest.raises(IndexError_, match="openvid check --fix"):
         VectorIndex.load(tmp_path / "a")
     with pytest.raises(IndexError_, match="no vector index here"):

@@ -162,9 +162,13 @@ def check_cmd(
     state = _engine(home=home).check(index, fix=fix)
     if as_json:
         emit_json({"ok": state.ok, "fixed": fix and not state.ok, "catalog_segments": state.catalog_segments,
-                   "index_vectors": state.index_vectors, "missing": state.missing, "extra": state.extra})
+                   "index_vectors": state.index_vectors, "missing": state.missing, "extra": state.extra,
+                   "damaged": state.damaged})
     elif state.ok:
         out.print(f"{index}: ok ({state.catalog_segments} segments)")
+    elif state.damaged:
+        verb = "rebuilt from the catalog" if fix else "needs `openvid check --fix`"
+        out.print(f"{index}: the saved vectors are damaged ({state.damaged}); {verb} ({state.catalog_segments} segments)")
     else:
         verb = "repaired" if fix else "found"
         out.print(f"{index}: {verb} {len(state.missing)} segments missing from the vectors and "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from openvid.errors import IndexError_
@@ -88,12 +86,6 @@ def pad_to(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.
     out_scores, out_ids = padding(len(scores), k)
     out_scores[:, : scores.shape[1]], out_ids[:, : ids.shape[1]] = scores, ids
     return out_scores, out_ids
-
-
-def save_npy(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as f:
-        np.save(f, np.ascontiguousarray(array), allow_pickle=False)
-        f.flush()
 
 
 class SideStore:

@@ -33,17 +33,17 @@ GPU_MAX_K = 2048  # FAISS GPU indexes refuse larger k
 class IndexSpec:
     """How a `VectorIndex` is built. ``factory=None`` means: choose by size (`choose_index_type`).
 
-    The defaults come from ``scripts/bench_search.py`` (see ``docs/benchmarks.md``): exact search
-    up to 50,000 vectors (a batched exact query costs ~3 ms there), HNSW32 above, searched with
-    ``ef_search=128``; raise it for more recall, lower it for speed.
+    The defaults come from ``scripts/bench_search.py`` (see ``docs/benchmarks.md`` and the
+    `openvid.index.vectors` docstring): exact search up to 50,000 vectors, HNSW48 (efConstruction
+    80) above, searched with ``ef_search=192``; lower it for speed, raise it for recall.
     """
 
     dim: int
     factory: str | None = None
     flat_threshold: int = 50_000
-    hnsw_m: int = 32
+    hnsw_m: int = 48
     ef_construction: int = 80
-    ef_search: int = 128
+    ef_search: int = 192
     nprobe: int = 32
     use_gpu: str = "auto"
 
@@ -68,7 +68,7 @@ def choose_index_type(count: int, spec: IndexSpec) -> str:
     """The FAISS factory string an index holding ``count`` vectors should have under ``spec``.
 
     A forced ``spec.factory`` always wins. Otherwise exact ``Flat`` up to ``spec.flat_threshold``
-    vectors and ``HNSW<m>`` above it (chosen over IVF-PQ by measurement: see ``vectors.py``).
+    vectors and ``HNSW<m>`` above it (chosen over HNSW32 and IVF-PQ by measurement: see ``vectors.py``).
     """
     if spec.factory is not None:
         return spec.factory

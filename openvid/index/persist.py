@@ -17,6 +17,7 @@ afterwards (CRC-32 guards against accidents, not tampering; it reads at ~2 GB/s)
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -25,7 +26,11 @@ import time
 import zlib
 from pathlib import Path
 
+import faiss
+import numpy as np
+
 from openvid.errors import IndexError_
+from openvid.index.kinds import kind_of
 
 SIDECAR = "vectors.json"
 FORMAT = "openvid-vectors"
@@ -34,8 +39,8 @@ FORMAT_VERSION = 1
 
 def fix_hint(folder: Path) -> str:
     """What to do about a damaged index folder (the catalog in SQLite still holds every vector)."""
-    return (f"delete {Path(folder) / SIDECAR} and run `openvid check --fix` to rebuild the vectors from the "
-            "catalog (or re-index the videos)")
+    return "run `openvid check --fix` to rebuild the vectors from the catalog (or re-index the videos)"
+
 _DATA_FILE = re.compile(r"^vectors\.[0-9a-f]{16}\.(faiss|ids\.npy|vecs\.npy)$")
 _TEMP_FILE = re.compile(r"^\.vectors\..*\.tmp$")
 
@@ -160,3 +165,48 @@ def _read_sidecar(folder: Path, *, verify: bool, retry: bool = True) -> dict:
         if verify and file_record(data)["crc32"] != record["crc32"]:
             raise IndexError_(f"{data}: checksum differs from {SIDECAR} (corrupted or replaced file); {fix_hint(folder)}")
     return meta
+
+
+def write_folder(folder: Path, index: faiss.Index, side: tuple[np.ndarray, np.ndarray] | None, meta: dict) -> dict:
+    """Save ``index`` (and the exact side copy, if any) as a new generation; returns the file records."""
+    folder.mkdir(parents=True, exist_ok=True)
+    generation = new_generation()
+    files = {"index": commit_file(folder, f"vectors.{generation}.faiss", lambda path: faiss.write_index(index, str(path)))}
+    if side is not None:
+        for role, suffix, array in (("side_ids", "ids", side[0]), ("side_vectors", "vecs", side[1])):
+            files[role] = commit_file(folder, f"vectors.{generation}.{suffix}.npy", functools.partial(_save_npy, array=array))
+    commit_sidecar(folder, {"format": FORMAT, "format_version": FORMAT_VERSION, "metric": "ip", **meta,
+                            "files": files, "faiss_version": faiss.__version__})
+    return files
+
+
+def read_folder(folder: Path, *, mmap: bool, verify: bool) -> tuple[dict, faiss.Index, tuple | None]:
+    """The sidecar, the FAISS index and the side copy (or None) of a saved folder, cross-checked."""
+    meta = read_sidecar(folder, verify=verify)
+    path = folder / meta["files"]["index"]["name"]
+    absent = [key for key in ("dim", "ntotal", "kind", "spec", "built", "tombstones") if key not in meta]
+    if absent or not isinstance(meta["spec"], dict):
+        raise IndexError_(f"{folder / SIDECAR}: fields missing or malformed ({', '.join(absent) or 'spec'}); "
+                          f"{fix_hint(folder)}")
+    dim, ntotal, kind = meta["dim"], meta["ntotal"], meta["kind"]
+    try:
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
+    except RuntimeError as exc:
+        reason = str(exc).strip().splitlines()[-1][:160]
+        raise IndexError_(f"{path}: FAISS cannot read it ({reason}); {fix_hint(folder)}") from None
+    if index.d != dim or index.ntotal != ntotal or kind_of(index) != kind:
+        raise IndexError_(f"{path}: holds {index.ntotal} {index.d}-d vectors ({kind_of(index)}) but {SIDECAR} says "
+                          f"{ntotal} {dim}-d ({kind}); {fix_hint(folder)}")
+    side = None
+    if "side_ids" in meta["files"]:
+        side = tuple(np.load(folder / meta["files"][role]["name"], mmap_mode="r" if mmap else None, allow_pickle=False)
+                     for role in ("side_ids", "side_vectors"))
+        if side[1].shape != (len(side[0]), dim):
+            raise IndexError_(f"{folder}: side vectors have shape {side[1].shape}, expected ({len(side[0])}, {dim}); "
+                              f"{fix_hint(folder)}")
+    return meta, index, side
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.save(f, np.ascontiguousarray(array), allow_pickle=False)
