@@ -89,8 +89,8 @@ def main() -> None:
 
     print(f"open_clip ViT-B-32 text tower, {len(texts)} prompts, batch {args.batch_size}, "
           f"{torch.get_num_threads()} threads, best of {args.repeats}")
-    print(f"| way | tokens per prompt | seconds | prompts/s | ratio |")
-    print(f"| --- | --- | --- | --- | --- |")
+    print("| way | tokens per prompt | seconds | prompts/s | ratio |")
+    print("| --- | --- | --- | --- | --- |")
     print(f"| padded to context | {tokens.shape[1]} | {padded_s:.2f} | {len(texts) / padded_s:.0f} | 1.00× |")
     print(f"| cut to longest | {longest} | {cut_s:.2f} | {len(texts) / cut_s:.0f} | {padded_s / cut_s:.2f}× |")
     print(f"max |padded − cut| over unit vectors: {diff:.1e}")
