@@ -130,7 +130,7 @@ def run_batched(
             if state is None or state.failed:
                 continue
             if not keep_frames:
-                clip.frames = clip.frames[:0]
+                clip.drop_pixels()
             state.clips.append(clip)
             state.rows.append(row)
 

@@ -11,9 +11,15 @@ import shutil
 import tempfile
 
 _EMPTY_HF_HOME = tempfile.mkdtemp(prefix="openvid-test-hf-")
+_EMPTY_TORCH_HOME = tempfile.mkdtemp(prefix="openvid-test-torch-")
 atexit.register(shutil.rmtree, _EMPTY_HF_HOME, ignore_errors=True)
+atexit.register(shutil.rmtree, _EMPTY_TORCH_HOME, ignore_errors=True)
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = _EMPTY_HF_HOME
+os.environ["TORCH_HOME"] = _EMPTY_TORCH_HOME  # torchvision / pytorchvideo weights: an empty cache
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-pytest_plugins = ["fixtures_media", "fixtures_models", "fixtures_store"]
+pytest_plugins = [
+    "fixtures_media", "fixtures_models", "fixtures_store",
+    "fixtures_heads_vision", "fixtures_heads_hf", "fixtures_fewshot",
+]

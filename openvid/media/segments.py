@@ -8,8 +8,8 @@ fetching is batched across windows so one decode pass serves many windows.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,6 +41,34 @@ class Clip:
     end_s: float
     frames: np.ndarray  # uint8 [T, H, W, 3] RGB
     frame_indices: np.ndarray  # int64 [T]
+    # Other frame counts sampled over the same window from the same decode (count -> uint8 frames),
+    # for models that want a different number of frames than the encoder (closed-set heads).
+    views: dict[int, np.ndarray] = field(default_factory=dict)
+    # Mono float32 audio of this window by sample rate; None when the video has no audio track
+    # (or nobody asked for audio).
+    audio: dict[int, np.ndarray] | None = None
+
+    def frames_for(self, count: int) -> np.ndarray:
+        """`count` frames of this window: the exact by-time sample when it was decoded (`views`),
+        otherwise an even resample of the frames at hand."""
+        if count in self.views:
+            return self.views[count]
+        if len(self.frames) == count:
+            return self.frames
+        positions = (np.arange(count) + 0.5) * len(self.frames) / count
+        return self.frames[np.minimum(positions.astype(np.int64), len(self.frames) - 1)]
+
+    def audio_at(self, sample_rate: int) -> np.ndarray | None:
+        """This window's audio at `sample_rate`, or None when there is none."""
+        if self.audio is None:
+            return None
+        return self.audio.get(sample_rate)
+
+    def drop_pixels(self) -> None:
+        """Free the frames and audio once every model has seen them (results keep the times)."""
+        self.frames = self.frames[:0]
+        self.views = {}
+        self.audio = None
 
 
 def nearest_frames(timestamps: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -116,43 +144,53 @@ def iter_clips(
     frames_per_window: int,
     short_side: int | None = 224,
     backend: str = "auto",
+    extra_frame_counts: Sequence[int] = (),
 ) -> Iterator[Clip]:
     """Every window of a video as a Clip, in order, decoding the file once.
 
     The file is opened and checked here, not at the first `next()`, so a bad path fails where the
     caller asked for it. Frames of up to 32 windows (and at most 256 distinct frames) are fetched in
     one call, so overlapping windows share decoded frames and memory stays bounded.
+
+    `extra_frame_counts`: other models' frame counts; each is sampled by time over the same window
+    and fetched in the same decode call, into `Clip.views`.
     """
     reader = open_video(path, short_side=short_side, backend=backend)
     try:
         windows = plan_windows(
             reader.timestamps, reader.info.duration_s, window_s, stride_s, frames_per_window
         )
+        counts = sorted({int(c) for c in extra_frame_counts} - {frames_per_window})
+        extra = [{c: sample_indices(reader.timestamps, w.start_s, w.end_s, c) for c in counts} for w in windows]
     except BaseException:
         reader.close()
         raise
-    return _clips(str(path), reader, windows)
+    return _clips(str(path), reader, windows, extra)
 
 
-def _clips(path: str, reader: VideoReader, windows: list[Window]) -> Iterator[Clip]:
+def _clips(path: str, reader: VideoReader, windows: list[Window], extra: list[dict[int, np.ndarray]]) -> Iterator[Clip]:
     with reader:
-        for group in _fetch_groups(windows):
-            wanted = np.unique(np.concatenate([w.frame_indices for w in group]))
+        for group in _fetch_groups(windows, extra):
+            wanted = np.unique(np.concatenate(
+                [w.frame_indices for w in group] + [i for w in group for i in extra[w.index].values()]))
             frames = reader.get_frames(wanted)
             for window in group:
                 rows = np.searchsorted(wanted, window.frame_indices)
-                yield Clip(path, window.index, window.start_s, window.end_s, frames[rows], window.frame_indices)
+                views = {c: frames[np.searchsorted(wanted, i)] for c, i in extra[window.index].items()}
+                yield Clip(path, window.index, window.start_s, window.end_s, frames[rows], window.frame_indices,
+                           views=views)
 
 
-def _fetch_groups(windows: list[Window]) -> Iterator[list[Window]]:
+def _fetch_groups(windows: list[Window], extra: list[dict[int, np.ndarray]]) -> Iterator[list[Window]]:
     group: list[Window] = []
     distinct = 0
     for window in windows:
-        if group and (len(group) >= _FETCH_WINDOWS or distinct + len(window.frame_indices) > _FETCH_FRAMES):
+        size = len(window.frame_indices) + sum(len(i) for i in extra[window.index].values())
+        if group and (len(group) >= _FETCH_WINDOWS or distinct + size > _FETCH_FRAMES):
             yield group
             group, distinct = [], 0
         group.append(window)
-        distinct += len(window.frame_indices)
+        distinct += size
     if group:
         yield group
 

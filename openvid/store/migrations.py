@@ -107,7 +107,31 @@ def m0002_video_catalog(connection: Connection) -> None:
         connection.exec_driver_sql(statement)
 
 
+def m0003_head_label_maps(connection: Connection) -> None:
+    """Explicit overrides of how a closed-set head's labels map onto a taxonomy's labels.
+
+    One row per (taxonomy, head, head label). `label_id` is the taxonomy label it votes for, or
+    NULL when the user said to ignore that head label. Keyed by label id, so renaming a taxonomy
+    label keeps its overrides and removing it drops them. Head labels without a row are mapped
+    automatically by text similarity.
+    """
+    statements = [
+        """CREATE TABLE head_label_maps (
+            taxonomy_id INTEGER NOT NULL REFERENCES taxonomies (id) ON DELETE CASCADE,
+            head TEXT NOT NULL,
+            head_label TEXT NOT NULL,
+            label_id INTEGER REFERENCES labels (id) ON DELETE CASCADE,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (taxonomy_id, head, head_label)
+        )""",
+        "CREATE INDEX ix_head_label_maps_label_id ON head_label_maps (label_id)",
+    ]
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m0001_prompt_sets,
     m0002_video_catalog,
+    m0003_head_label_maps,
 ]

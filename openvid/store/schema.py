@@ -136,6 +136,17 @@ segments = Table(
     sqlite_autoincrement=True,
 )
 
+head_label_maps = Table(
+    "head_label_maps",
+    metadata,
+    Column("taxonomy_id", Integer, ForeignKey("taxonomies.id", ondelete="CASCADE"), primary_key=True),
+    Column("head", String, primary_key=True),
+    Column("head_label", String, primary_key=True),
+    Column("label_id", Integer, ForeignKey("labels.id", ondelete="CASCADE"), nullable=True),
+    Column("updated_at", String, nullable=False),
+    Index("ix_head_label_maps_label_id", "label_id"),
+)
+
 schema_migrations = Table(
     "schema_migrations",
     metadata,
@@ -145,6 +156,7 @@ schema_migrations = Table(
 )
 
 __all__ = [
+    "head_label_maps",
     "labels",
     "metadata",
     "schema_migrations",

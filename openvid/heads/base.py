@@ -1,0 +1,213 @@
+"""The Head contract and the registry of closed-set heads.
+
+A head is a fine-tuned classifier with a fixed label space (Kinetics-400, AudioSet...). openvid
+lets it vote beside the open-vocabulary encoder: its labels are mapped onto a taxonomy's labels
+(`openvid.scoring.head_mapping`) and its probabilities fused with the zero-shot ones
+(`openvid.scoring.fusion`). Heads never see SQLite or FAISS.
+
+Adding a head family is one file: subclass `Head`, implement `_load` (and `predict`), decorate it
+with `@register_head_family("name")`, and describe its named checkpoints with
+`register_head(HeadSpec(...))`.
+
+Input: heads get the same `Clip` objects the encoder gets. A head reads its own frame count with
+`clip.frames_for(self.frames_per_clip)` (sampled by time from the same decode when the engine
+asked for it, see `Engine.iter_clips`) and resizes and crops them with its own transform; audio
+heads read `clip.audio_at(self.sample_rate)`, which is None for a video without an audio track.
+
+Output: `predict(clips)` is float32 [n, len(labels)] probabilities. A row of NaN means the head
+has nothing to say about that clip (an audio head on a clip without audio); fusion leaves the head
+out there. Never raise for that case.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import numpy as np
+
+from openvid.errors import ModelUnavailable, OpenvidError, UnknownChoice
+
+if TYPE_CHECKING:  # pragma: no cover
+    from openvid.config import Settings
+    from openvid.media import Clip
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """A named, registered head: its default checkpoint and what it was trained on, plainly."""
+
+    name: str
+    family: str
+    checkpoint: str | None  # default weights (hub id, weights enum name, URL); None: bring your own
+    frames: int  # frames per clip it was trained with (0: audio only)
+    image_size: int  # crop size (0: audio only)
+    trained_on: str  # e.g. "Kinetics-400 (400 classes)"
+    note: str = ""
+    needs_audio: bool = False
+    sample_rate: int | None = None  # audio heads: the rate the model expects
+    default_weight: float = 1.0  # its vote in fusion, relative to the zero-shot encoder's 1.0
+    open_vocabulary: bool = False  # labels come from the taxonomy (CLAP), not from the checkpoint
+
+
+class Head(ABC):
+    """A closed-set classifier over clips (see DESIGN.md, 'Contracts')."""
+
+    spec: HeadSpec
+    labels: list[str]
+    identity: str  # changes whenever the weights do (name + checkpoint or local fingerprint)
+    frames_per_clip: int = 0  # 0: needs no frames
+    resize_to: int = 0  # the short side it wants decoded frames at, at least (0: no frames)
+    sample_rate: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def needs_audio(self) -> bool:
+        return self.spec.needs_audio
+
+    @property
+    def open_vocabulary(self) -> bool:
+        return self.spec.open_vocabulary
+
+    @abstractmethod
+    def predict(self, clips: Sequence["Clip"]) -> np.ndarray:
+        """float32 [n, len(labels)] probabilities; a NaN row where the head has nothing to say."""
+
+    def set_labels(self, labels: Sequence[str]) -> None:
+        """Open-vocabulary heads (CLAP) score whatever labels they are given; closed ones refuse."""
+        raise OpenvidError(f"head {self.name!r} has a fixed label space and cannot take new labels")
+
+    # -- loading ----------------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def load(cls, spec: HeadSpec, settings: "Settings", checkpoint: str | None = None,
+             labels: Sequence[str] | None = None) -> "Head":
+        """Build the head on the device and dtype `settings` pick.
+
+        `checkpoint`: the user's own weights (a folder or file) instead of `spec.checkpoint`;
+        `labels`: the label names of those weights, in output order (default: the checkpoint's own).
+        Raises ModelUnavailable, naming the checkpoint and how to get it, when it cannot load.
+        """
+
+    @classmethod
+    @abstractmethod
+    def is_cached(cls, spec: HeadSpec) -> bool:
+        """True when the default checkpoint loads without a network."""
+
+    @classmethod
+    @abstractmethod
+    def pull(cls, spec: HeadSpec) -> str:
+        """Download the default checkpoint into the local cache; returns where it landed."""
+
+
+@dataclass
+class HeadChoice:
+    """What the user asked for: a registered head, optionally with their own weights and labels."""
+
+    name: str
+    checkpoint: str | None = None
+    labels_file: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+_SPECS: dict[str, HeadSpec] = {}
+_FAMILIES: dict[str, type[Head]] = {}
+
+
+def register_head(spec: HeadSpec) -> HeadSpec:
+    _SPECS[spec.name] = spec
+    return spec
+
+
+def register_head_family(name: str) -> Callable[[type[Head]], type[Head]]:
+    def decorator(cls: type[Head]) -> type[Head]:
+        _FAMILIES[name] = cls
+        return cls
+
+    return decorator
+
+
+def _load_builtin_families() -> None:
+    # Importing the family modules registers them; lazy so `import openvid` stays light.
+    from openvid.heads import (  # noqa: F401
+        audio_heads,
+        audio_visual,
+        pytorchvideo_heads,
+        torchvision_heads,
+        transformers_heads,
+    )
+
+
+def list_heads() -> list[HeadSpec]:
+    _load_builtin_families()
+    return list(_SPECS.values())
+
+
+def get_head_spec(name: str) -> HeadSpec:
+    _load_builtin_families()
+    try:
+        return _SPECS[name]
+    except KeyError:
+        raise UnknownChoice("head", name, list(_SPECS)) from None
+
+
+def head_family(spec: HeadSpec) -> type[Head]:
+    _load_builtin_families()
+    return _FAMILIES[spec.family]
+
+
+def read_labels_file(path: str | Path) -> list[str]:
+    """One label per line (blank lines and `#` comments skipped), in the model's output order."""
+    path = Path(path).expanduser()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise OpenvidError(f"cannot read the labels file {path}: {exc.strerror or exc}; pass a text file "
+                           "with one label per line, in the model's output order") from None
+    labels = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not labels:
+        raise OpenvidError(f"the labels file {path} has no labels; write one label per line")
+    if len(set(labels)) != len(labels):
+        seen, dupes = set(), []
+        for label in labels:
+            if label in seen:
+                dupes.append(label)
+            seen.add(label)
+        raise OpenvidError(f"the labels file {path} repeats {', '.join(sorted(set(dupes))[:5])}; labels must be unique")
+    return labels
+
+
+def load_head(choice: str | HeadChoice, settings: "Settings | None" = None) -> Head:
+    """Resolve a head by name and load it (the user's checkpoint and labels file if given)."""
+    from openvid.config import Settings
+
+    choice = HeadChoice(choice) if isinstance(choice, str) else choice
+    spec = get_head_spec(choice.name)
+    labels = read_labels_file(choice.labels_file) if choice.labels_file else None
+    if spec.checkpoint is None and choice.checkpoint is None:
+        raise ModelUnavailable(
+            spec.name, "this head has no published default weights",
+            f"Train or obtain a {spec.name} checkpoint and pass it with --checkpoint {spec.name}=/path/to/weights "
+            f"and its labels with --labels {spec.name}=/path/to/labels.txt (one label per line).")
+    head = head_family(spec).load(spec, settings or Settings.from_env(), checkpoint=choice.checkpoint, labels=labels)
+    if not head.open_vocabulary and labels is not None and len(head.labels) != len(labels):
+        raise OpenvidError(f"{choice.labels_file} lists {len(labels)} labels but the {spec.name} weights have "
+                           f"{len(head.labels)} outputs; give one label per output, in order")
+    return head
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64, returned as float32 (heads hand back probabilities)."""
+    x = np.asarray(logits, np.float64)
+    x = x - x.max(axis=1, keepdims=True)
+    e = np.exp(x)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def nan_rows(n: int, width: int) -> np.ndarray:
+    return np.full((n, width), np.nan, np.float32)
