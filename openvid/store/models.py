@@ -69,12 +69,18 @@ class TaxonomySettings:
     reject_on: which score the threshold reads, "probability" (0..1) or "cosine" (-1..1).
     multi_label_threshold: the cosine at which a label is on in multi-label mode (above 1: never).
     aggregate: a whole video's score from its segments', "mean" or "max".
+    head_weights: closed-set head name -> its vote in fusion (the zero-shot encoder's is 1.0);
+        heads not named here use their registered default weight.
+    fewshot_alpha, fewshot_beta: few-shot example cache (Tip-Adapter) weight and sharpness.
     """
 
     reject_threshold: float | None = None
     reject_on: str = "probability"
     multi_label_threshold: float = 0.25
     aggregate: str = "mean"
+    head_weights: dict[str, float] = field(default_factory=dict)
+    fewshot_alpha: float = 1.0
+    fewshot_beta: float = 5.5
 
     def __post_init__(self) -> None:
         _check_choice("reject_on", self.reject_on, REJECT_ON)
@@ -84,6 +90,22 @@ class TaxonomySettings:
             value = _number("reject_threshold", self.reject_threshold, probability)
             object.__setattr__(self, "reject_threshold", value)
         object.__setattr__(self, "multi_label_threshold", _number("multi_label_threshold", self.multi_label_threshold))
+        if not isinstance(self.head_weights, dict):
+            raise InvalidField(f"head_weights must be a mapping of head name to weight; got {kind_of(self.head_weights)}",
+                               ("head_weights",))
+        weights = {}
+        for name, weight in self.head_weights.items():
+            value = _number(f"head_weights.{name}", weight)
+            if value < 0:
+                raise InvalidField(f"head_weights.{name} must be 0 or more (0 turns the head off); got {weight!r}",
+                                   ("head_weights", name))
+            weights[str(name)] = value
+        object.__setattr__(self, "head_weights", weights)
+        for key in ("fewshot_alpha", "fewshot_beta"):
+            value = _number(key, getattr(self, key))
+            if value < 0:
+                raise InvalidField(f"{key} must be 0 or more; got {value!r}", (key,))
+            object.__setattr__(self, key, value)
 
     @classmethod
     def keys(cls) -> list[str]:
