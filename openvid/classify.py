@@ -1,23 +1,48 @@
 """Classifying videos against a taxonomy: the glue between encoder similarities and answers.
 
-One `TaxonomyClassifier` is built per (encoder, taxonomy version); it turns a batch of clips into
-per-label cosines (`compute`) and a video's segment cosines into a `Prediction` (`predict`).
+One `TaxonomyClassifier` is built per (encoder, taxonomy version, heads); it turns a batch of clips
+into per-label cosines and each head's probabilities (`compute`), and a video's segment scores
+into a `Prediction` (`predict`). With closed-set heads, the answer's probabilities are the linear
+pool of `openvid.scoring.fusion`; cosines, multi-label decisions and the "none of these" cosine
+test stay the encoder's own (heads have no cosine).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from openvid.encoders import Encoder
 from openvid.errors import TaxonomyError
 from openvid.media import Clip
-from openvid.results import LabelScore, Prediction, SegmentPrediction
+from openvid.results import HeadReport, LabelScore, Prediction, SegmentPrediction
 from openvid.scoring.calibration import is_rejected, multi_label_on
+from openvid.scoring.fusion import ZERO_SHOT, fuse, head_vote
 from openvid.scoring.hierarchy import roll_up
 from openvid.scoring.zero_shot import label_prompts, zero_shot_scores
+
+if TYPE_CHECKING:  # pragma: no cover
+    from openvid.heads import Head
+    from openvid.scoring.head_mapping import HeadMapping
+
+
+@dataclass
+class HeadVoter:
+    """A loaded head, where its labels vote in this taxonomy, and its weight in the pool."""
+
+    head: "Head"
+    mapping: "HeadMapping"
+    weight: float
+
+
+@dataclass
+class ClipScores:
+    """One clip's cosine with each label, and each head's probabilities (NaN: nothing to say)."""
+
+    cosine: np.ndarray
+    heads: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -29,7 +54,8 @@ class ClassifyOptions:
 
 
 class TaxonomyClassifier:
-    def __init__(self, encoder: Encoder, taxonomy: Any, text_features=None) -> None:
+    def __init__(self, encoder: Encoder, taxonomy: Any, text_features=None,
+                 voters: Sequence[HeadVoter] = ()) -> None:
         self.encoder = encoder
         self.taxonomy = taxonomy
         leaves = taxonomy.leaves()
@@ -42,17 +68,23 @@ class TaxonomyClassifier:
         self.prompt_groups = [label_prompts(label, taxonomy.templates) for label in leaves]
         self.parent_of = {label.name: label.parent for label in taxonomy.labels}
         self.text_features = text_features or encoder.text_features
+        self.voters = list(voters)
 
-    def compute(self, clips: list[Clip]) -> list[np.ndarray]:
-        """One row of label cosines per clip."""
+    def compute(self, clips: list[Clip]) -> list[ClipScores]:
+        """One row of label cosines per clip, and each head's row of probabilities."""
         result = self.encoder.label_similarity(clips, self.prompt_groups, self.text_features)
-        return list(result.cosine)
+        heads = {voter.head.name: np.asarray(voter.head.predict(clips), np.float64) for voter in self.voters}
+        return [ClipScores(row, {name: rows[i] for name, rows in heads.items()}) for i, row in enumerate(result.cosine)]
 
-    def predict(self, path: str, clips: Sequence[Clip], cosine_rows: Sequence[np.ndarray],
+    def predict(self, path: str, clips: Sequence[Clip], rows: Sequence[ClipScores | np.ndarray],
                 options: ClassifyOptions) -> Prediction:
         settings = self.taxonomy.settings
-        scores = zero_shot_scores(np.stack(cosine_rows), self.labels, self.encoder.logit_scale, settings.aggregate)
-        names, probs, cosine = self._at_level(scores.probs, scores.cosine, options.level)
+        rows = [row if isinstance(row, ClipScores) else ClipScores(np.asarray(row)) for row in rows]
+        scores = zero_shot_scores(np.stack([row.cosine for row in rows]), self.labels, self.encoder.logit_scale,
+                                  settings.aggregate)
+        fused, reports = self._fuse(scores.probs, rows)
+        names, probs, cosine = self._at_level(fused.probs if fused else scores.probs, scores.cosine, options.level)
+        votes = self._votes_at_level(fused, options.level)
         if options.multi_label:
             on = multi_label_on(cosine, settings.multi_label_threshold)
             order = [i for i in np.argsort(-cosine, kind="stable") if on[i]]
@@ -64,24 +96,57 @@ class TaxonomyClassifier:
         segments = None
         if options.segments:
             segments = []
-            for clip, seg_probs, seg_cos in zip(clips, scores.segment_probs, scores.segment_cosine):
-                seg_names, p, c = self._at_level(seg_probs, seg_cos, options.level)
+            for clip, row, seg_probs, seg_cos in zip(clips, rows, scores.segment_probs, scores.segment_cosine):
+                seg_fused, _ = self._fuse(seg_probs, [row])
+                seg_names, p, c = self._at_level(seg_fused.probs if seg_fused else seg_probs, seg_cos, options.level)
+                seg_votes = self._votes_at_level(seg_fused, options.level)
                 top = np.argsort(-p, kind="stable")[: options.top_k]
                 segments.append(SegmentPrediction(
                     start_s=float(clip.start_s), end_s=float(clip.end_s),
-                    labels=[LabelScore(seg_names[i], float(p[i]), float(c[i])) for i in top],
+                    labels=[LabelScore(seg_names[i], float(p[i]), float(c[i]), _vote_row(seg_votes, i)) for i in top],
                 ))
         return Prediction(
             path=path,
             taxonomy=self.taxonomy.name,
             taxonomy_version=self.taxonomy.version,
             model=self.encoder.identity,
-            labels=[LabelScore(names[i], float(probs[i]), float(cosine[i])) for i in order],
+            labels=[LabelScore(names[i], float(probs[i]), float(cosine[i]), _vote_row(votes, i)) for i in order],
             rejected=bool(rejected),
             multi_label=options.multi_label,
             level=options.level,
             segments=segments,
+            heads=reports,
         )
+
+    def _fuse(self, zero_shot: np.ndarray, rows: Sequence[ClipScores]):
+        """The pooled distribution over the leaf labels, and a report per head (None without heads).
+
+        A head's video-level scores are the mean of its segment rows that have something to say;
+        a head with no such row (no audio anywhere) is left out for this video.
+        """
+        if not self.voters:
+            return None, None
+        votes, weights, reports = {}, {}, []
+        for voter in self.voters:
+            name = voter.head.name
+            segment_rows = np.stack([row.heads[name] for row in rows])
+            said = np.all(np.isfinite(segment_rows), axis=1)
+            vote = head_vote(segment_rows[said].mean(axis=0), voter.mapping.targets, zero_shot) if said.any() else None
+            votes[name], weights[name] = vote, voter.weight
+        fused = fuse(zero_shot, votes, weights)
+        for voter in self.voters:
+            name = voter.head.name
+            reports.append(HeadReport(name=name, weight=round(fused.weights.get(name, 0.0), 6),
+                                      voted=name in fused.weights, mapped_labels=len(voter.mapping.covered)))
+        return fused, reports
+
+    def _votes_at_level(self, fused, level: int | None) -> dict[str, np.ndarray] | None:
+        if fused is None:
+            return None
+        if level is None:
+            return fused.contributions
+        return {name: roll_up(self.labels, share, self.parent_of, level, how="sum")[1]
+                for name, share in fused.contributions.items()}
 
     def _at_level(self, probs: np.ndarray, cosine: np.ndarray, level: int | None):
         if level is None:
@@ -89,3 +154,12 @@ class TaxonomyClassifier:
         names, rolled_probs = roll_up(self.labels, probs, self.parent_of, level, how="sum")
         _, rolled_cosine = roll_up(self.labels, cosine, self.parent_of, level, how="max")
         return names, rolled_probs, rolled_cosine
+
+
+def _vote_row(votes: dict[str, np.ndarray] | None, index: int) -> dict[str, float] | None:
+    if votes is None:
+        return None
+    return {name: round(float(share[index]), 6) for name, share in votes.items()}
+
+
+__all__ = ["ClassifyOptions", "ClipScores", "HeadVoter", "TaxonomyClassifier", "ZERO_SHOT"]

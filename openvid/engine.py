@@ -30,6 +30,8 @@ from openvid.scoring.calibration import fit_threshold
 from openvid.text_cache import CachedTextFeatures
 
 if TYPE_CHECKING:  # pragma: no cover
+    from openvid.heads import Head, HeadChoice
+    from openvid.scoring.head_mapping import HeadMapping
     from openvid.store import TaxonomyStore
     from openvid.store.catalog import Catalog
 
@@ -62,6 +64,7 @@ class Engine:
         self._encoder: Encoder | None = None
         self._store = None
         self._text_features: CachedTextFeatures | None = None
+        self._heads: dict[tuple, "Head"] = {}
 
     @property
     def encoder(self) -> Encoder:
@@ -213,14 +216,30 @@ class Engine:
         multi_label: bool = False,
         segments: bool = False,
         level: int | None = None,
+        heads: Sequence["str | HeadChoice"] = (),
+        head_weights: dict[str, float] | None = None,
+        map_threshold: float | None = None,
         on_progress: Callable[[str, bool], None] | None = None,
     ) -> ClassifyResult:
         """Classify videos against a taxonomy; bad files are reported in `failures`, not raised.
 
+        `heads`: closed-set heads that vote beside the zero-shot encoder (`openvid heads list`);
+        `head_weights`: their weights for this call (else the taxonomy's, else each head's default).
+
             >>> engine.classify(["clip.mp4"], "sports").predictions[0].top  # doctest: +SKIP
             'pole vault'
+            >>> engine.classify(["clip.mp4"], "sports", heads=["videomae"])  # doctest: +SKIP
         """
-        classifier = TaxonomyClassifier(self.encoder, self.taxonomies.get(taxonomy), self.text_features)
+        from openvid import voting
+
+        spec = self.taxonomies.get(taxonomy)
+        loaded = self.load_heads(heads)
+        weights = voting.head_weights(loaded, spec.settings.head_weights, head_weights)
+        classifier = TaxonomyClassifier(self.encoder, spec, self.text_features)
+        if loaded:
+            mappings = [self.head_mapping(taxonomy, head, threshold=map_threshold, labels=classifier.labels)
+                        for head in loaded]
+            classifier.voters = voting.voters(loaded, mappings, weights)
         options = ClassifyOptions(top_k=top_k, multi_label=multi_label, segments=segments, level=level)
         paths = [str(p) for p in paths]
         predictions: dict[int, Prediction] = {}
@@ -236,8 +255,60 @@ class Engine:
             if on_progress:
                 on_progress(path, False)
 
-        run_batched(paths, self.iter_clips, classifier.compute, done, failed, batch_size=self.settings.batch_size)
+        run_batched(paths, lambda path: self.iter_clips(path, heads=loaded), classifier.compute, done, failed,
+                    batch_size=self.settings.batch_size)
         return ClassifyResult([predictions[i] for i in sorted(predictions)], failures)
+
+    # -- closed-set heads ----------------------------------------------------------------------
+    def load_heads(self, heads: Sequence["str | HeadChoice"]) -> list["Head"]:
+        """Load each head once per engine (a later call reuses it), on the settings' device."""
+        from openvid.heads import HeadChoice, load_head
+
+        loaded = []
+        for choice in heads:
+            choice = HeadChoice(choice) if isinstance(choice, str) else choice
+            key = (choice.name, choice.checkpoint, choice.labels_file)
+            if key not in self._heads:
+                self._heads[key] = load_head(choice, self.settings)
+            loaded.append(self._heads[key])
+        names = [head.name for head in loaded]
+        if len(set(names)) != len(names):
+            raise OpenvidError(f"a head was asked for twice ({', '.join(names)}); give each --head once")
+        return loaded
+
+    def head_mapping(self, taxonomy: str, head: "str | HeadChoice | Head", *, threshold: float | None = None,
+                     labels: Sequence[str] | None = None) -> "HeadMapping":
+        """Where `head`'s labels vote in `taxonomy`: overrides, same names, then text similarity."""
+        from openvid import voting
+        from openvid.heads import Head
+        from openvid.scoring.head_mapping import DEFAULT_MAP_THRESHOLD
+
+        head = head if isinstance(head, Head) else self.load_heads([head])[0]
+        spec = self.taxonomies.get(taxonomy)
+        leaves = spec.leaves()
+        labels = list(labels) if labels is not None else [label.name for label in leaves]
+        synonyms = {label.name: list(label.synonyms) for label in leaves}
+        return voting.mapping_for(head, labels, self.text_features, synonyms, self.head_maps.overrides(taxonomy, head.name),
+                                  threshold=DEFAULT_MAP_THRESHOLD if threshold is None else threshold)
+
+    @property
+    def head_maps(self):
+        """The user's head-label overrides (`openvid heads map`)."""
+        from openvid.store.head_maps import HeadMapStore
+
+        return HeadMapStore(self.taxonomies)
+
+    def set_head_weight(self, taxonomy: str, head: str, weight: float | None) -> dict[str, float]:
+        """Store `head`'s weight in `taxonomy`'s settings (None: back to the head's default)."""
+        from openvid.heads import get_head_spec
+
+        get_head_spec(head)  # unknown names fail here, listing the heads
+        weights = dict(self.taxonomies.get(taxonomy).settings.head_weights)
+        if weight is None:
+            weights.pop(head, None)
+        else:
+            weights[head] = weight
+        return self.taxonomies.update_settings(taxonomy, head_weights=weights).settings.head_weights
 
     def calibrate_rejection(
         self,
@@ -270,19 +341,30 @@ class Engine:
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.encode_text(list(texts))
 
-    def iter_clips(self, path: str | Path) -> Iterator[Clip]:
-        """The video's segments as the encoder wants them (its frames per clip, its image size)."""
+    def iter_clips(self, path: str | Path, heads: Sequence["Head"] = ()) -> Iterator[Clip]:
+        """The video's segments as the encoder wants them (its frames per clip, its image size).
+
+        With `heads`, one decode serves them all: each head's frame count is sampled over the same
+        windows (`Clip.views`), at the largest short side anyone needs, and audio heads get each
+        window's audio (`Clip.audio`).
+        """
+        from openvid import voting
+
         encoder = self.encoder
         window = self.settings.window_s or encoder.window_s
         stride = self.settings.stride_s or window
-        return iter_clips(
+        counts, short_side = voting.frame_needs(heads)
+        clips = iter_clips(
             str(path),
             window_s=window,
             stride_s=stride,
             frames_per_window=encoder.frames_per_clip,
-            short_side=encoder.resize_to,
+            short_side=max(encoder.resize_to, short_side),
             backend=self.settings.decoder,
+            extra_frame_counts=counts,
         )
+        rates = voting.sample_rates(heads)
+        return voting.with_audio(str(path), clips, rates) if rates else clips
 
     def encode_video(self, path: str | Path) -> VideoEmbedding:
         """Segment a video file and embed every segment, holding one batch of frames at a time."""

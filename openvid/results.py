@@ -10,6 +10,18 @@ class LabelScore:
     label: str
     probability: float  # softmax over the taxonomy's labels (summed over children for parents)
     cosine: float  # raw similarity; comparable across taxonomies, unlike the probability
+    # With closed-set heads: each voter's additive share of `probability` ("zero-shot", head names).
+    votes: dict[str, float] | None = None
+
+
+@dataclass
+class HeadReport:
+    """How one closed-set head took part in a video's answer."""
+
+    name: str
+    weight: float  # its share of the pool for this video (0 when it had nothing to say)
+    voted: bool  # False: nothing to say (an audio head on a video without audio) or nothing mapped
+    mapped_labels: int  # taxonomy labels it can vote for
 
 
 @dataclass
@@ -32,6 +44,7 @@ class Prediction:
     multi_label: bool = False
     level: int | None = None
     segments: list[SegmentPrediction] | None = None
+    heads: list[HeadReport] | None = None  # the closed-set heads asked for, and how each voted
 
     @property
     def top(self) -> str | None:

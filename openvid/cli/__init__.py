@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from openvid.cli import archive, classify, media, models, taxonomy
+from openvid.cli import archive, classify, heads, media, models, taxonomy
 from openvid.cli.common import say_error
 from openvid.errors import OpenvidError
 
@@ -24,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(models.app, name="models")
 app.add_typer(taxonomy.app, name="taxonomy")
+app.add_typer(heads.app, name="heads")
 media.register(app)
 classify.register(app)
 archive.register(app)

@@ -10,24 +10,27 @@ from rich.table import Table
 
 from openvid.cli.common import JsonOption, emit_json, err, out
 
-app = typer.Typer(help="List and download encoder checkpoints.", no_args_is_help=True)
+app = typer.Typer(help="List and download encoder and head checkpoints.", no_args_is_help=True)
 
 
 @app.command("list")
 def models_list(as_json: JsonOption = False) -> None:
-    """Show the registered encoders, what each is, and whether it is available offline.
+    """Show the registered encoders and heads, what each is, and whether it is available offline.
 
     Example: openvid models list --json
     """
+    from openvid.cli.heads import head_rows, heads_table
     from openvid.encoders import is_cached, list_encoders
 
     rows = []
     for spec in list_encoders():
         row = dataclasses.asdict(spec)
+        row["kind"] = "encoder"
         row["available"] = is_cached(spec.name)
         rows.append(row)
+    heads = head_rows()
     if as_json:
-        emit_json(rows)
+        emit_json(rows + [{"kind": "head", **row} for row in heads])
         return
     table = Table(title="openvid encoders")
     for column in ("name", "checkpoint", "frames × px", "cost", "available", "note"):
@@ -40,23 +43,34 @@ def models_list(as_json: JsonOption = False) -> None:
             row["note"],
         )
     out.print(table)
-    if not all(row["available"] for row in rows):
+    out.print(heads_table(heads))
+    if not all(row["available"] for row in rows + [h for h in heads if h["checkpoint"]]):
         out.print("Missing checkpoints download on first use, or ahead with `openvid models pull NAME`.")
 
 
 @app.command("pull")
 def models_pull(
-    names: Annotated[list[str], typer.Argument(help="Registered names, hub ids, or family:checkpoint.")],
+    names: Annotated[list[str], typer.Argument(help="Registered encoder or head names, hub ids, or family:checkpoint.")],
 ) -> None:
     """Download checkpoints into the local cache so later runs work offline.
 
-    Example: openvid models pull clip xclip
+    Example: openvid models pull clip xclip videomae
     """
     from openvid.encoders import pull
+    from openvid.errors import OpenvidError
+    from openvid.heads import list_heads
+    from openvid.heads.base import head_family
 
+    heads = {spec.name: spec for spec in list_heads()}
     for name in names:
         with err.status(f"pulling {name}…"):
-            location = pull(name)
+            if name in heads:
+                if heads[name].checkpoint is None:
+                    raise OpenvidError(f"{name} has no published weights to pull; pass your own with "
+                                       f"`classify --head {name} --checkpoint {name}=PATH --labels {name}=FILE`")
+                location = head_family(heads[name]).pull(heads[name])
+            else:
+                location = pull(name)
         out.print(f"{name}: {location}")
 
 

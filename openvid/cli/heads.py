@@ -1,0 +1,158 @@
+"""`openvid heads`: the closed-set heads, where their labels vote in a taxonomy, and their weights."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from openvid.cli.classify import head_choices
+from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, out
+
+app = typer.Typer(help="Closed-set heads that vote beside the zero-shot encoder.", no_args_is_help=True)
+
+CheckpointOption = Annotated[Optional[str], typer.Option("--checkpoint", help="The head's own weights (file or folder).")]
+LabelsOption = Annotated[Optional[str], typer.Option("--labels", help="Label names of those weights, one per line.")]
+
+
+def head_rows() -> list[dict]:
+    from openvid.heads import list_heads
+    from openvid.heads.base import head_family
+
+    rows = []
+    for spec in list_heads():
+        row = dataclasses.asdict(spec)
+        row["available"] = spec.checkpoint is not None and head_family(spec).is_cached(spec)
+        rows.append(row)
+    return rows
+
+
+def heads_table(rows: list[dict]) -> Table:
+    table = Table(title="openvid heads (closed-set, used with classify --head)")
+    for column in ("name", "checkpoint", "input", "trained on", "weight", "available", "note"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        frames = f"{row['frames']} × {row['image_size']}" if row["frames"] else ""
+        audio = f"audio {row['sample_rate'] // 1000} kHz" if row["needs_audio"] and row["sample_rate"] else ""
+        available = "[green]yes[/]" if row["available"] else ("—" if row["checkpoint"] is None else "[yellow]no[/]")
+        table.add_row(row["name"], row["checkpoint"] or "(bring your own)", " + ".join(x for x in (frames, audio) if x),
+                      row["trained_on"], f"{row['default_weight']:g}", available, row["note"])
+    return table
+
+
+@app.command("list")
+def heads_list(as_json: JsonOption = False) -> None:
+    """Show the registered heads: checkpoint, input, what they were trained on, default weight.
+
+    Example: openvid heads list
+    """
+    rows = head_rows()
+    if as_json:
+        emit_json(rows)
+    else:
+        out.print(heads_table(rows))
+
+
+@app.command("show-map")
+def show_map(
+    taxonomy: Annotated[str, typer.Argument(help="Taxonomy.")],
+    head: Annotated[str, typer.Argument(help="Head name.")],
+    everything: Annotated[bool, typer.Option("--all", help="Also list head labels that map to nothing.")] = False,
+    threshold: Annotated[Optional[float], typer.Option(help="Text-similarity cut for automatic mapping.")] = None,
+    checkpoint: CheckpointOption = None,
+    labels: LabelsOption = None,
+    model: ModelOption = None,
+    device: DeviceOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show where each of a head's labels votes in a taxonomy, and why (override, same name, similar).
+
+    Example: openvid heads show-map sports videomae
+    """
+    from openvid.engine import Engine
+
+    engine = Engine(model=model, device=device, home=home)
+    choice = head_choices([head], [f"{head}={checkpoint}"] if checkpoint else None,
+                          [f"{head}={labels}"] if labels else None)[0]
+    mapping = engine.head_mapping(taxonomy, choice, threshold=threshold)
+    rows = mapping.rows(everything=everything)
+    if as_json:
+        emit_json({"taxonomy": taxonomy, "head": head, "covered": mapping.covered,
+                   "uncovered": [label for label in mapping.labels if label not in mapping.covered], "map": rows})
+        return
+    table = Table(title=f"{head} → {taxonomy}", box=None)
+    for column in ("head label", "taxonomy label", "how", "similarity"):
+        table.add_column(column)
+    for row in rows:
+        similarity = "" if row["similarity"] is None else f"{row['similarity']:.3f}"
+        table.add_row(row["head_label"], row["label"] or "[dim](ignored)[/]", row["how"], similarity)
+    out.print(table)
+    uncovered = [label for label in mapping.labels if label not in mapping.covered]
+    out.print(f"{len(mapping.covered)} of {len(mapping.labels)} labels get a vote from {head}"
+              + (f"; no vote for: {', '.join(uncovered[:20])}{' …' if len(uncovered) > 20 else ''}" if uncovered else ""),
+              highlight=False)
+
+
+@app.command("map")
+def map_label(
+    taxonomy: Annotated[str, typer.Argument(help="Taxonomy.")],
+    head: Annotated[str, typer.Argument(help="Head name.")],
+    head_label: Annotated[str, typer.Argument(help="The head's label, as `show-map --all` prints it.")],
+    label: Annotated[Optional[str], typer.Argument(help="The taxonomy label it votes for.")] = None,
+    ignore: Annotated[bool, typer.Option("--ignore", help="Make the head label vote for nothing.")] = False,
+    clear: Annotated[bool, typer.Option("--clear", help="Forget the override (back to automatic).")] = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Decide where one head label votes, overriding the automatic mapping (kept in SQLite).
+
+    Example: openvid heads map sports videomae "skateboarding" "kickflip"
+    """
+    from openvid.engine import Engine
+    from openvid.errors import OpenvidError
+    from openvid.heads import get_head_spec
+
+    if sum([label is not None, ignore, clear]) != 1:
+        raise OpenvidError("give exactly one of: a taxonomy label, --ignore, or --clear")
+    get_head_spec(head)
+    maps = Engine(home=home).head_maps
+    if clear:
+        removed = maps.clear(taxonomy, head, head_label)
+        result = {"taxonomy": taxonomy, "head": head, "head_label": head_label, "cleared": removed}
+        message = f"{head} {head_label!r}: back to automatic" if removed else f"{head} {head_label!r} had no override"
+    else:
+        override = maps.set(taxonomy, head, head_label, None if ignore else label)
+        result = {"taxonomy": taxonomy, "head": head, "head_label": head_label, "label": override.label}
+        message = f"{head} {head_label!r} → {override.label!r}" if override.label else f"{head} {head_label!r}: ignored"
+    if as_json:
+        emit_json(result)
+    else:
+        out.print(message, highlight=False)
+
+
+@app.command("weight")
+def set_weight(
+    taxonomy: Annotated[str, typer.Argument(help="Taxonomy.")],
+    head: Annotated[str, typer.Argument(help="Head name.")],
+    weight: Annotated[Optional[float], typer.Argument(min=0, help="Its vote relative to the encoder's 1 (0: off).")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Back to the head's default weight.")] = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Store a head's weight in a taxonomy's settings (versioned like every taxonomy edit).
+
+    Example: openvid heads weight sports videomae 2
+    """
+    from openvid.engine import Engine
+    from openvid.errors import OpenvidError
+
+    if (weight is None) == (not reset):
+        raise OpenvidError("give a weight, or --reset")
+    weights = Engine(home=home).set_head_weight(taxonomy, head, None if reset else weight)
+    if as_json:
+        emit_json({"taxonomy": taxonomy, "head_weights": weights})
+    else:
+        out.print(f"{taxonomy}: head weights {weights or '(defaults)'}", highlight=False)
