@@ -5,11 +5,14 @@
     >>> store.add_label("sports", "pole vault", prompts=["an athlete vaulting over a bar"])  # doctest: +SKIP
     >>> store.copy("ucf101", "my-ucf")                           # doctest: +SKIP
 
+Few-shot examples (clip vectors per encoder) and fitted probes: `ExampleStore(store.engine)`.
+
 It knows nothing of models: vectors come in and go out as numpy arrays.
 """
 
 from openvid.store.db import open_database, read_transaction, write_transaction
 from openvid.store.embedding_cache import EmbeddingCache
+from openvid.store.examples import ExampleRecord, ExampleSource, ExampleStore, StoredProbe
 from openvid.store.io import FORMATS
 from openvid.store.models import (
     HistoryEntry,
@@ -23,8 +26,12 @@ from openvid.store.taxonomy import TaxonomyStore
 __all__ = [
     "FORMATS",
     "EmbeddingCache",
+    "ExampleRecord",
+    "ExampleSource",
+    "ExampleStore",
     "HistoryEntry",
     "Label",
+    "StoredProbe",
     "Taxonomy",
     "TaxonomySettings",
     "TaxonomyStore",

@@ -130,8 +130,50 @@ def m0003_head_label_maps(connection: Connection) -> None:
         connection.exec_driver_sql(statement)
 
 
+def m0004_fewshot_examples(connection: Connection) -> None:
+    """Few-shot examples (a clip's vector, per encoder) for a taxonomy's labels, and fitted probes.
+
+    An example row is one clip (a file, optionally a time range) embedded by one encoder: the same
+    clip has a row per encoder identity, so switching models re-embeds the clips instead of
+    mixing vector spaces. Keyed by label id: renaming a label keeps its examples and removing it
+    drops them. A probe is one linear classifier per (taxonomy, encoder), over the label names it
+    was fitted on (JSON, in row order) at the taxonomy version it was fitted at.
+    """
+    statements = [
+        """CREATE TABLE fewshot_examples (
+            id INTEGER PRIMARY KEY,
+            taxonomy_id INTEGER NOT NULL REFERENCES taxonomies (id) ON DELETE CASCADE,
+            label_id INTEGER NOT NULL REFERENCES labels (id) ON DELETE CASCADE,
+            encoder TEXT NOT NULL,
+            source_path TEXT NOT NULL,
+            start_s REAL,
+            end_s REAL,
+            vector BLOB NOT NULL,
+            dim INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX ix_fewshot_examples_taxonomy ON fewshot_examples (taxonomy_id, encoder)",
+        "CREATE INDEX ix_fewshot_examples_label_id ON fewshot_examples (label_id)",
+        """CREATE TABLE fewshot_probes (
+            taxonomy_id INTEGER NOT NULL REFERENCES taxonomies (id) ON DELETE CASCADE,
+            encoder TEXT NOT NULL,
+            labels JSON NOT NULL,
+            taxonomy_version INTEGER NOT NULL,
+            dim INTEGER NOT NULL,
+            weight BLOB NOT NULL,
+            bias BLOB NOT NULL,
+            meta JSON NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (taxonomy_id, encoder)
+        )""",
+    ]
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m0001_prompt_sets,
     m0002_video_catalog,
     m0003_head_label_maps,
+    m0004_fewshot_examples,
 ]

@@ -147,6 +147,37 @@ head_label_maps = Table(
     Index("ix_head_label_maps_label_id", "label_id"),
 )
 
+fewshot_examples = Table(
+    "fewshot_examples",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("taxonomy_id", Integer, ForeignKey("taxonomies.id", ondelete="CASCADE"), nullable=False),
+    Column("label_id", Integer, ForeignKey("labels.id", ondelete="CASCADE"), nullable=False),
+    Column("encoder", String, nullable=False),
+    Column("source_path", String, nullable=False),
+    Column("start_s", Float, nullable=True),
+    Column("end_s", Float, nullable=True),
+    Column("vector", LargeBinary, nullable=False),
+    Column("dim", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_fewshot_examples_taxonomy", "taxonomy_id", "encoder"),
+    Index("ix_fewshot_examples_label_id", "label_id"),
+)
+
+fewshot_probes = Table(
+    "fewshot_probes",
+    metadata,
+    Column("taxonomy_id", Integer, ForeignKey("taxonomies.id", ondelete="CASCADE"), primary_key=True),
+    Column("encoder", String, primary_key=True),
+    Column("labels", JSON, nullable=False),
+    Column("taxonomy_version", Integer, nullable=False),
+    Column("dim", Integer, nullable=False),
+    Column("weight", LargeBinary, nullable=False),
+    Column("bias", LargeBinary, nullable=False),
+    Column("meta", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 schema_migrations = Table(
     "schema_migrations",
     metadata,
@@ -156,6 +187,8 @@ schema_migrations = Table(
 )
 
 __all__ = [
+    "fewshot_examples",
+    "fewshot_probes",
     "head_label_maps",
     "labels",
     "metadata",
