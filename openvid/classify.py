@@ -21,7 +21,7 @@ from openvid.results import HeadReport, LabelScore, Prediction, SegmentPredictio
 from openvid.scoring.calibration import is_rejected, multi_label_on
 from openvid.scoring.fusion import ZERO_SHOT, fuse, head_vote
 from openvid.scoring.hierarchy import roll_up
-from openvid.scoring.zero_shot import label_prompts, zero_shot_scores
+from openvid.scoring.zero_shot import ZeroShotScores, label_prompts, scores_from_logits, zero_shot_scores
 
 if TYPE_CHECKING:  # pragma: no cover
     from openvid.heads import Head
@@ -39,10 +39,38 @@ class HeadVoter:
 
 @dataclass
 class ClipScores:
-    """One clip's cosine with each label, and each head's probabilities (NaN: nothing to say)."""
+    """One clip's cosine with each label, its unit video vector, and each head's probabilities
+    (NaN: nothing to say)."""
 
     cosine: np.ndarray
     heads: dict[str, np.ndarray] = field(default_factory=dict)
+    video: np.ndarray | None = None
+
+
+@dataclass
+class FewShot:
+    """A taxonomy's examples for this encoder, aligned to the scored labels, and its probe if fitted.
+
+    With a probe, a segment's logits are the probe's; otherwise s·cosine plus the Tip-Adapter cache
+    term alpha·Σ exp(-beta·(1 - cos(query, example))) per label (`openvid.scoring.fewshot`).
+    """
+
+    examples: np.ndarray  # E [m, d], unit
+    example_labels: np.ndarray  # y [m], indices into the classifier's labels
+    alpha: float
+    beta: float
+    probe: Any = None  # openvid.scoring.fewshot.Probe
+
+    def logits(self, cosine: np.ndarray, video: np.ndarray, logit_scale: float) -> np.ndarray:
+        from openvid.scoring.fewshot import cache_logits
+
+        if self.probe is not None:
+            return self.probe.scores(video).logits
+        logits = logit_scale * np.asarray(cosine, np.float64)
+        if self.alpha and len(self.example_labels):
+            logits = logits + self.alpha * cache_logits(video, self.examples, self.example_labels,
+                                                        logits.shape[1], self.beta)
+        return logits
 
 
 @dataclass(frozen=True)
@@ -55,7 +83,7 @@ class ClassifyOptions:
 
 class TaxonomyClassifier:
     def __init__(self, encoder: Encoder, taxonomy: Any, text_features=None,
-                 voters: Sequence[HeadVoter] = ()) -> None:
+                 voters: Sequence[HeadVoter] = (), fewshot: FewShot | None = None) -> None:
         self.encoder = encoder
         self.taxonomy = taxonomy
         leaves = taxonomy.leaves()
@@ -69,19 +97,19 @@ class TaxonomyClassifier:
         self.parent_of = {label.name: label.parent for label in taxonomy.labels}
         self.text_features = text_features or encoder.text_features
         self.voters = list(voters)
+        self.fewshot = fewshot
 
     def compute(self, clips: list[Clip]) -> list[ClipScores]:
         """One row of label cosines per clip, and each head's row of probabilities."""
         result = self.encoder.label_similarity(clips, self.prompt_groups, self.text_features)
         heads = {voter.head.name: np.asarray(voter.head.predict(clips), np.float64) for voter in self.voters}
-        return [ClipScores(row, {name: rows[i] for name, rows in heads.items()}) for i, row in enumerate(result.cosine)]
+        return [ClipScores(row, {name: rows[i] for name, rows in heads.items()}, result.video[i])
+                for i, row in enumerate(result.cosine)]
 
     def predict(self, path: str, clips: Sequence[Clip], rows: Sequence[ClipScores | np.ndarray],
                 options: ClassifyOptions) -> Prediction:
         settings = self.taxonomy.settings
-        rows = [row if isinstance(row, ClipScores) else ClipScores(np.asarray(row)) for row in rows]
-        scores = zero_shot_scores(np.stack([row.cosine for row in rows]), self.labels, self.encoder.logit_scale,
-                                  settings.aggregate)
+        scores = self.scores(rows)
         fused, reports = self._fuse(scores.probs, rows)
         names, probs, cosine = self._at_level(fused.probs if fused else scores.probs, scores.cosine, options.level)
         votes = self._votes_at_level(fused, options.level)
@@ -117,6 +145,17 @@ class TaxonomyClassifier:
             segments=segments,
             heads=reports,
         )
+
+    def scores(self, rows: Sequence[ClipScores | np.ndarray]) -> ZeroShotScores:
+        """Segment and whole-video scores over the leaf labels: zero-shot, or with the examples."""
+        rows = [row if isinstance(row, ClipScores) else ClipScores(np.asarray(row)) for row in rows]
+        cosine = np.stack([row.cosine for row in rows])
+        how = self.taxonomy.settings.aggregate
+        if self.fewshot is None:
+            return zero_shot_scores(cosine, self.labels, self.encoder.logit_scale, how)
+        video = np.stack([row.video for row in rows])
+        logits = self.fewshot.logits(cosine, video, self.encoder.logit_scale)
+        return scores_from_logits(logits, cosine, self.labels, how)
 
     def _fuse(self, zero_shot: np.ndarray, rows: Sequence[ClipScores]):
         """The pooled distribution over the leaf labels, and a report per head (None without heads).
@@ -162,4 +201,4 @@ def _vote_row(votes: dict[str, np.ndarray] | None, index: int) -> dict[str, floa
     return {name: round(float(share[index]), 6) for name, share in votes.items()}
 
 
-__all__ = ["ClassifyOptions", "ClipScores", "HeadVoter", "TaxonomyClassifier", "ZERO_SHOT"]
+__all__ = ["ClassifyOptions", "ClipScores", "FewShot", "HeadVoter", "TaxonomyClassifier", "ZERO_SHOT"]

@@ -232,10 +232,14 @@ class Engine:
         """
         from openvid import voting
 
+        from openvid import fewshot
+
         spec = self.taxonomies.get(taxonomy)
         loaded = self.load_heads(heads)
         weights = voting.head_weights(loaded, spec.settings.head_weights, head_weights)
         classifier = TaxonomyClassifier(self.encoder, spec, self.text_features)
+        warnings = self._sync_warnings(fewshot.sync(self, taxonomy))
+        classifier.fewshot = fewshot.state(self, spec, classifier.labels, warnings)
         if loaded:
             mappings = [self.head_mapping(taxonomy, head, threshold=map_threshold, labels=classifier.labels)
                         for head in loaded]
@@ -257,7 +261,58 @@ class Engine:
 
         run_batched(paths, lambda path: self.iter_clips(path, heads=loaded), classifier.compute, done, failed,
                     batch_size=self.settings.batch_size)
-        return ClassifyResult([predictions[i] for i in sorted(predictions)], failures)
+        return ClassifyResult([predictions[i] for i in sorted(predictions)], failures, warnings)
+
+    # -- few-shot examples ---------------------------------------------------------------------
+    @property
+    def examples(self):
+        """Few-shot examples and fitted probes, per taxonomy and encoder (`openvid.store.examples`)."""
+        from openvid.store import ExampleStore
+
+        return ExampleStore(self.taxonomies.engine)
+
+    def add_examples(self, taxonomy: str, label: str, clips: Sequence[str | Path]):
+        """Embed example clips (`FILE` or `FILE@START-END`) and store them for `label`, all or none.
+
+        The label is created when missing. Classification uses them at once.
+
+            >>> engine.add_examples("sports", "kickflip", ["a.mp4", "b.mp4@3-7"])  # doctest: +SKIP
+        """
+        from openvid import fewshot
+
+        return fewshot.add_examples(self, taxonomy, label, [str(c) for c in clips])
+
+    def sync_examples(self, taxonomy: str):
+        """Re-embed the taxonomy's examples for this engine's encoder from their files."""
+        from openvid import fewshot
+
+        return fewshot.sync(self, taxonomy)
+
+    def fit_fewshot(self, taxonomy: str, *, tune: bool = True):
+        """Tune the cache's alpha/beta by leave-one-out and fit the linear probe (stored)."""
+        from openvid import fewshot
+
+        return fewshot.fit(self, taxonomy, tune=tune)
+
+    def evaluate(self, taxonomy: str, data: str | Path, *, shots: Sequence[int] = (), out_dir: str | Path | None = None,
+                 seed: int = 0, on_progress: Callable[[str, bool], None] | None = None,
+                 on_planned: Callable[[int], None] | None = None):
+        """Accuracy of `taxonomy` on labelled clips (a folder of label folders or a CSV), with a
+        confusion matrix and, for `shots`, a k-shot curve; see `openvid.eval_runner`.
+
+            >>> engine.evaluate("sports", "labelled/", shots=[0, 1, 2, 4], out_dir="eval")  # doctest: +SKIP
+        """
+        from openvid.eval_runner import run_eval
+
+        return run_eval(self, taxonomy, data, shots=shots, out_dir=out_dir, seed=seed, on_progress=on_progress,
+                        on_planned=on_planned)
+
+    @staticmethod
+    def _sync_warnings(report) -> list[str]:
+        if not report.missing:
+            return []
+        return [f"{len(report.missing)} example(s) could not be re-embedded for {report.encoder} and are left out: "
+                + "; ".join(report.missing)]
 
     # -- closed-set heads ----------------------------------------------------------------------
     def load_heads(self, heads: Sequence["str | HeadChoice"]) -> list["Head"]:

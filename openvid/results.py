@@ -62,3 +62,4 @@ class Failure:
 class ClassifyResult:
     predictions: list[Prediction] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. examples that could not be re-embedded

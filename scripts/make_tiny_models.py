@@ -6,6 +6,12 @@ OUT_DIR/xclip : a transformers X-CLIP folder (config, safetensors weights, proce
                architecture as microsoft/xclip-base-patch32 at a fraction of the width and depth.
 OUT_DIR/clip  : an open_clip folder (open_clip_config.json + open_clip_model.safetensors), the
                same layout as an `hf-hub:` checkpoint, loaded with `local-dir:`.
+OUT_DIR/videomae, OUT_DIR/timesformer : transformers video classifiers (closed-set heads) with a
+               few Kinetics-style labels, 32 px crops and 4 frames, and their image processor config.
+OUT_DIR/ast   : an Audio Spectrogram Transformer tagger (16 kHz, 1 s of 32 mel bins) with a few
+               AudioSet-style labels, and its feature extractor config.
+OUT_DIR/clap  : a CLAP model (48 kHz, 1 s of audio) and its processor; its tokenizer is a tiny
+               RoBERTa-style byte-level BPE trained here on a few hundred words (no hub access).
 
 Both tokenizers are the real CLIP BPE vocabulary, which ships inside open_clip, so tokenisation in
 tests is exactly what real checkpoints see. Weights are random (seeded): numbers from these
@@ -96,9 +102,142 @@ def make_tiny_open_clip(out: Path, seed: int = 0) -> Path:
     return out
 
 
+TINY_VIDEO_LABELS = ["playing guitar", "riding a bike", "cooking on a stove", "swimming", "dancing ballet"]
+TINY_AUDIO_LABELS = ["Speech", "Music", "Dog", "Sine wave", "Silence", "Vehicle"]
+TINY_VIDEO = {"image_size": 32, "patch_size": 8, "num_frames": 4, "hidden_size": 32, "num_hidden_layers": 2,
+              "num_attention_heads": 2, "intermediate_size": 64}
+
+
+def _label_maps(labels: list[str]) -> dict:
+    return {"id2label": dict(enumerate(labels)), "label2id": {label: i for i, label in enumerate(labels)}}
+
+
+def _save_video_processor(out: Path, mean: tuple, std: tuple) -> None:
+    from transformers import VideoMAEImageProcessor
+
+    size = TINY_VIDEO["image_size"]
+    VideoMAEImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size},
+                           image_mean=list(mean), image_std=list(std), resample=2).save_pretrained(out)
+
+
+def make_tiny_videomae(out: Path, seed: int = 0) -> Path:
+    """VideoMAEForVideoClassification (tubelets of 2 frames) and its VideoMAEImageProcessor config."""
+    from transformers import VideoMAEConfig, VideoMAEForVideoClassification
+
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    config = VideoMAEConfig(**TINY_VIDEO, tubelet_size=2, **_label_maps(TINY_VIDEO_LABELS))
+    VideoMAEForVideoClassification(config).eval().save_pretrained(out)
+    _save_video_processor(out, IMAGENET_MEAN, IMAGENET_STD)
+    return out
+
+
+def make_tiny_timesformer(out: Path, seed: int = 0) -> Path:
+    """TimesformerForVideoClassification; its processor config is a VideoMAEImageProcessor's, as on the hub."""
+    from transformers import TimesformerConfig, TimesformerForVideoClassification
+
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    config = TimesformerConfig(**TINY_VIDEO, **_label_maps(TINY_VIDEO_LABELS))
+    TimesformerForVideoClassification(config).eval().save_pretrained(out)
+    _save_video_processor(out, (0.45, 0.45, 0.45), (0.225, 0.225, 0.225))
+    return out
+
+
+def make_tiny_ast(out: Path, seed: int = 0) -> Path:
+    """ASTForAudioClassification over 100 frames x 32 mel bins (1 s at 16 kHz) and its feature extractor."""
+    from transformers import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification
+
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    config = ASTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                       max_length=100, num_mel_bins=32, **_label_maps(TINY_AUDIO_LABELS))
+    ASTForAudioClassification(config).eval().save_pretrained(out)
+    ASTFeatureExtractor(num_mel_bins=32, max_length=100, sampling_rate=16000).save_pretrained(out)
+    return out
+
+
+_TOKENIZER_WORDS = """
+the a an of and in on at with to from by for is are sound sounds noise loud quiet soft distant close
+dog dogs barking bark cat meowing bird birds singing chirping cow mooing horse neighing rooster crowing
+car cars engine engines idling revving truck bus train horn honking siren sirens motorcycle airplane
+helicopter boat water running flowing rain raining thunder wind blowing storm waves ocean stream
+fire crackling door knocking slamming footsteps walking running clapping applause laughter laughing
+baby crying people talking speech speaking man woman child children shouting whispering singing choir
+music playing guitar piano drums violin trumpet flute bass organ drum kit orchestra band song
+phone ringing bell bells alarm clock ticking typing keyboard mouse clicking printer vacuum cleaner
+blender microwave kettle boiling frying cooking sizzling chopping dishes glass breaking shattering
+hammer hammering drill drilling saw sawing construction machine machinery tools metal wood plastic
+paper crumpling tearing zipper coins keys jingling scissors cutting writing pencil chalk board
+riding bike bicycle skateboarding skating surfing swimming diving splashing playing basketball
+football soccer tennis golf baseball volleyball dancing ballet salsa tango juggling climbing hiking
+jumping skipping rope throwing catching kicking punching boxing wrestling stretching yoga push ups
+washing brushing teeth shaving combing hair eating drinking laughing sneezing coughing snoring
+sine wave tone beep buzz hum static silence white pink electric electronic synthesizer
+""".split()
+
+
+def write_tiny_roberta_tokenizer(out: Path) -> Path:
+    """A RoBERTa-style byte-level BPE (vocab.json + merges.txt) trained on a few hundred words.
+
+    Same special tokens and ids as roberta-base (<s>=0, <pad>=1, </s>=2, <unk>=3, <mask>=4), which
+    is what ClapTextConfig's pad/bos/eos ids expect.
+    """
+    from tokenizers import ByteLevelBPETokenizer
+
+    out.mkdir(parents=True, exist_ok=True)
+    sentences = [" ".join(_TOKENIZER_WORDS[i : i + 12]) for i in range(0, len(_TOKENIZER_WORDS), 12)]
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(sentences * 2 + ["the sound of " + w for w in _TOKENIZER_WORDS], vocab_size=600,
+                            min_frequency=1, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
+                            show_progress=False)
+    bpe.save_model(str(out))
+    return out
+
+
+def make_tiny_clap(out: Path, seed: int = 0) -> Path:
+    """ClapModel (unfused HTS-AT audio side, RoBERTa text side) and its ClapProcessor.
+
+    The audio side takes 1 s at 48 kHz (101 frames x 32 mel bins, stretched to a 64 x 64 image); the
+    feature extractor keeps the released checkpoint's hop, FFT size and frequency range.
+    """
+    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, RobertaTokenizerFast
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_tiny_roberta_tokenizer(out)
+    # from_pretrained reads vocab.json + merges.txt in every transformers version we support.
+    tokenizer = RobertaTokenizerFast.from_pretrained(out, model_max_length=77)
+    (out / "vocab.json").unlink()
+    (out / "merges.txt").unlink()
+    torch.manual_seed(seed)
+    config = ClapConfig(
+        text_config={"vocab_size": len(tokenizer), "hidden_size": 32, "num_hidden_layers": 2,
+                     "num_attention_heads": 2, "intermediate_size": 64, "max_position_embeddings": 80,
+                     "projection_dim": 16},
+        audio_config={"spec_size": 64, "num_mel_bins": 32, "patch_size": 4, "patch_stride": [4, 4],
+                      "depths": [1, 1], "num_attention_heads": [2, 2], "window_size": 4,
+                      "patch_embeds_hidden_size": 16, "hidden_size": 32, "projection_dim": 16,
+                      "enable_fusion": False},
+        projection_dim=16,
+    )
+    ClapModel(config).eval().save_pretrained(out)
+    extractor = ClapFeatureExtractor(feature_size=32, sampling_rate=48000, hop_length=480, max_length_s=1,
+                                     fft_window_size=1024, frequency_min=50, frequency_max=14000,
+                                     truncation="rand_trunc", padding="repeatpad")
+    ClapProcessor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(out)
+    return out
+
+
 def make_all(out_dir: Path) -> dict[str, Path]:
     out_dir = Path(out_dir)
-    return {"xclip": make_tiny_xclip(out_dir / "xclip"), "clip": make_tiny_open_clip(out_dir / "clip")}
+    return {
+        "xclip": make_tiny_xclip(out_dir / "xclip"),
+        "clip": make_tiny_open_clip(out_dir / "clip"),
+        "videomae": make_tiny_videomae(out_dir / "videomae"),
+        "timesformer": make_tiny_timesformer(out_dir / "timesformer"),
+        "ast": make_tiny_ast(out_dir / "ast"),
+        "clap": make_tiny_clap(out_dir / "clap"),
+    }
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from openvid.cli import archive, classify, heads, media, models, taxonomy
+from openvid.cli import archive, classify, fewshot, heads, media, models, taxonomy
 from openvid.cli.common import say_error
 from openvid.errors import OpenvidError
 
@@ -28,6 +28,7 @@ app.add_typer(heads.app, name="heads")
 media.register(app)
 classify.register(app)
 archive.register(app)
+fewshot.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -19,7 +19,13 @@ import torch.nn.functional as F
 
 @dataclass(frozen=True)
 class FrameTransform:
-    """Shortest-side resize, square centre crop, scale to [0, 1], normalise."""
+    """Shortest-side resize, square centre crop, scale to [0, 1], normalise.
+
+    The defaults are what PIL-based processors do. Libraries that resize tensors differ in three
+    ways, each a field: torchvision's video presets resize without antialiasing (and r2plus1d to an
+    exact height × width), and PyTorchVideo resizes the normalised float frames, never rounding them
+    back to 8-bit values.
+    """
 
     resize_to: int
     crop_size: int
@@ -27,6 +33,9 @@ class FrameTransform:
     std: tuple[float, float, float]
     interpolation: str = "bicubic"
     crop_rounding: str = "floor"  # transformers: floor((H - S) / 2); torchvision: round((H - S) / 2)
+    resize_size: tuple[int, int] | None = None  # exact (height, width) instead of the shortest-side resize
+    antialias: bool | None = None  # None: on for bilinear and bicubic, as PIL does
+    quantize: bool = True  # round and clamp resized frames to 0..255, as 8-bit image resizers do
 
     def __call__(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 [N, H, W, 3] -> float32 [N, 3, crop, crop]."""
@@ -42,13 +51,22 @@ class FrameTransform:
 
     def _resize(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
-        short, long = (height, width) if height <= width else (width, height)
-        if short == self.resize_to:
+        if self.resize_size is not None:
+            size = (int(self.resize_size[0]), int(self.resize_size[1]))
+            if size == (height, width):
+                return x
+        else:
+            short, long = (height, width) if height <= width else (width, height)
+            if short == self.resize_to:
+                return x
+            new_long = int(self.resize_to * long / short)
+            size = (self.resize_to, new_long) if height <= width else (new_long, self.resize_to)
+        smooth = self.interpolation in ("bilinear", "bicubic")
+        antialias = smooth if self.antialias is None else (self.antialias and smooth)
+        align = False if smooth else None
+        x = F.interpolate(x, size=size, mode=self.interpolation, antialias=antialias, align_corners=align)
+        if not self.quantize:
             return x
-        new_long = int(self.resize_to * long / short)
-        size = (self.resize_to, new_long) if height <= width else (new_long, self.resize_to)
-        antialias = self.interpolation in ("bilinear", "bicubic")
-        x = F.interpolate(x, size=size, mode=self.interpolation, antialias=antialias, align_corners=False)
         # PIL and the libraries' processors hand back uint8 images: round and clamp the same way.
         return x.round_().clamp_(0, 255)
 

@@ -58,7 +58,13 @@ class ZeroShotScores:
 def zero_shot_scores(cosine: np.ndarray, labels: list[str], logit_scale: float, how: str = "mean") -> ZeroShotScores:
     """Scores for one video from its segments' cosines with each label."""
     cosine = np.asarray(cosine, np.float64)
-    probs = softmax(logit_scale * cosine, axis=1)
+    return scores_from_logits(logit_scale * cosine, cosine, labels, how)
+
+
+def scores_from_logits(logits: np.ndarray, cosine: np.ndarray, labels: list[str], how: str = "mean") -> ZeroShotScores:
+    """Scores for one video from its segments' logits (zero-shot, or with few-shot terms added)."""
+    cosine = np.asarray(cosine, np.float64)
+    probs = softmax(np.asarray(logits, np.float64), axis=1)
     return ZeroShotScores(
         labels=labels,
         segment_cosine=cosine,

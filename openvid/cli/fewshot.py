@@ -1,0 +1,186 @@
+"""`openvid fewshot` (classes from example clips) and `openvid eval` (accuracy on labelled clips)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, err, out, say_error
+
+app = typer.Typer(help="Teach a taxonomy from example clips, without training a network.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="fewshot")
+    root.command("eval")(eval_cmd)
+
+
+def _engine(model=None, device=None, home=None, window=None):
+    from openvid.engine import Engine
+
+    return Engine(model=model, device=device, home=home, window_s=window)
+
+
+@app.command("add")
+def add(
+    taxonomy: Annotated[str, typer.Argument(help="Taxonomy.")],
+    label: Annotated[str, typer.Argument(help="Label (created when missing).")],
+    clips: Annotated[list[str], typer.Argument(help="Example clips: FILE or FILE@START-END (seconds).")],
+    model: ModelOption = None,
+    device: DeviceOption = None,
+    window: Annotated[Optional[float], typer.Option(help="Segment length in seconds (default: the encoder's).")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Embed example clips of a label and keep them; classification uses them at once.
+
+    Every clip is embedded before anything is stored: one bad clip stores none.
+
+    Example: openvid fewshot add sports kickflip a.mp4 b.mp4@3-7 c.mp4
+    """
+    engine = _engine(model, device, home, window)
+    with err.status(f"embedding {len(clips)} example clip(s)…"):
+        records = engine.add_examples(taxonomy, label, clips)
+    rows = [_record_row(r) for r in records]
+    if as_json:
+        emit_json({"taxonomy": taxonomy, "label": label, "encoder": engine.encoder.identity, "added": rows})
+    else:
+        out.print(f"{taxonomy}: {len(records)} example(s) of {label!r} stored for {engine.encoder.identity}",
+                  highlight=False)
+
+
+@app.command("list")
+def list_examples(
+    taxonomy: Annotated[str, typer.Argument(help="Taxonomy.")],
+    label: Annotated[Optional[str], typer.Option(help="Only this label's examples.")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List a taxonomy's examples: id, label, source clip, and the encoder that embedded it.
+
+    Example: openvid fewshot list sports --label kickflip
+    """
+    records = _engine(home=home).examples.list(taxonomy, label=label)
+    rows = [_record_row(r) for r in records]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title=f"{taxonomy}: {len(rows)} example(s)", box=None)
+    for column in ("id", "label", "clip", "encoder"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(str(row["id"]), row["label"], row["clip"], row["encoder"])
+    out.print(table)
+
+
+@app.command("remove")
+def remove(
+    taxonomy: Annotated[str, typer.Argument(help="Taxonomy.")],
+    ids: Annotated[Optional[list[int]], typer.Argument(help="Example ids (see `fewshot list`).")] = None,
+    label: Annotated[Optional[str], typer.Option(help="Every example of this label.")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove examples by id, or all of a label's (under every encoder).
+
+    Example: openvid fewshot remove sports 4 7; openvid fewshot remove sports --label kickflip
+    """
+    from openvid.errors import OpenvidError
+
+    if not ids and label is None:
+        raise OpenvidError("name example ids (see `openvid fewshot list`) or --label")
+    removed = _engine(home=home).examples.remove(taxonomy, ids=ids or None, label=label)
+    if as_json:
+        emit_json({"taxonomy": taxonomy, "removed": removed})
+    else:
+        out.print(f"{taxonomy}: {removed} example(s) removed", highlight=False)
+
+
+@app.command("fit")
+def fit(
+    taxonomy: Annotated[str, typer.Argument(help="Taxonomy.")],
+    no_tune: Annotated[bool, typer.Option("--no-tune", help="Keep the taxonomy's alpha/beta as they are.")] = False,
+    model: ModelOption = None,
+    device: DeviceOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit a linear probe from the examples (initialised from the text prompts) and store it.
+
+    Needs at least 2 examples of every label that has any, and examples of 2 labels. Also tunes the
+    example cache's alpha/beta by leave-one-out over the examples (unless --no-tune).
+
+    Example: openvid fewshot fit sports
+    """
+    with err.status("fitting…"):
+        report = _engine(model, device, home).fit_fewshot(taxonomy, tune=not no_tune)
+    if as_json:
+        emit_json(report)
+        return
+    out.print(f"{taxonomy}: probe fitted on {report.examples} examples of {len(report.labels_with_examples)} labels "
+              f"for {report.encoder} (training accuracy {report.probe.get('train_accuracy', 0):.2f}); "
+              f"cache alpha {report.alpha:g}, beta {report.beta:g}"
+              + (f" (leave-one-out top-1 {report.tuning['accuracy']:.2f})" if report.tuning else ""), highlight=False)
+
+
+def eval_cmd(
+    data: Annotated[Path, typer.Argument(help="A folder with one sub-folder per label, or a CSV of path,label[,start,end].")],
+    taxonomy: Annotated[str, typer.Option("--taxonomy", "-t", help="Taxonomy to evaluate.")],
+    shots: Annotated[Optional[str], typer.Option(help="k-shot curve, e.g. 0,1,2,4,8: examples drawn from DATA.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.json and the PNG plots.")] = Path("eval"),
+    seed: Annotated[int, typer.Option(help="Seed of the k-shot draws.")] = 0,
+    model: ModelOption = None,
+    device: DeviceOption = None,
+    window: Annotated[Optional[float], typer.Option(help="Segment length in seconds (default: the encoder's).")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Measure a taxonomy on labelled clips: top-1/top-5, per-class accuracy, macro-F1, a confusion
+    matrix PNG, a JSON report and, with --shots, a k-shot curve PNG. Bad files are skipped and counted.
+
+    Example: openvid eval labelled/ -t sports --shots 0,1,2,4,8 -o eval-sports
+    """
+    from openvid.errors import OpenvidError
+
+    try:
+        shot_list = [int(v) for v in shots.split(",")] if shots else []
+    except ValueError:
+        raise OpenvidError(f"--shots takes whole numbers separated by commas, e.g. 0,1,2,4; got {shots!r}") from None
+    engine = _engine(model, device, home, window)
+    with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=err, transient=True) as bar:
+        task = bar.add_task("", total=None)
+        result = engine.evaluate(
+            taxonomy, data, shots=shot_list, out_dir=out_dir, seed=seed,
+            on_planned=lambda n: bar.update(task, total=n),
+            on_progress=lambda path, ok: bar.update(task, advance=1, description=Path(path).name))
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        report = result.report
+        out.print(f"{taxonomy} on {report.n} clips: top-1 {report.top1:.3f}, top-5 {report.top5:.3f}, "
+                  f"macro-F1 {report.macro_f1:.3f}, mean class accuracy {report.mean_class_accuracy:.3f}", highlight=False)
+        for point in result.kshot:
+            probe = "" if point["probe_top1"] is None else f", probe {point['probe_top1']:.3f}"
+            out.print(f"  {point['k']}-shot: cache {point['cache_top1']:.3f}{probe} on {point['n_query']} held-out clips",
+                      highlight=False)
+        for name, path in result.files.items():
+            out.print(f"  {name}: {path}", highlight=False)
+        for warning in result.warnings:
+            say_error("warning:", warning)
+        for failure in result.failures:
+            say_error("skipped", f"{failure.path}: {failure.error}")
+    if result.failures:
+        raise typer.Exit(1)
+
+
+def _record_row(record) -> dict:
+    from openvid.fewshot import describe
+
+    return {"id": record.id, "label": record.label, "encoder": record.encoder,
+            "clip": describe(record.source_path, record.start_s, record.end_s),
+            "source_path": record.source_path, "start_s": record.start_s, "end_s": record.end_s}
