@@ -1,0 +1,116 @@
+"""Real (tiny) heads voting in `classify`: fusion equals the pool of the encoder and each head's own
+output, one decode serves every model, and audio heads fall silent on videos without audio."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from openvid.cli import run
+from openvid.engine import Engine
+from openvid.heads import HeadChoice
+from openvid.media import iter_clips, load_audio
+from openvid.scoring.fusion import ZERO_SHOT, fuse, head_vote
+from openvid.voting import with_audio
+
+LABELS = ["riding a bike", "swimming", "talking on the phone"]
+
+
+@pytest.fixture
+def engine(tiny_model_dirs, tmp_path) -> Engine:
+    engine = Engine(model=str(tiny_model_dirs["clip"]), device="cpu", home=tmp_path / "home", window_s=2.0,
+                    batch_size=4)
+    engine.taxonomies.create("acts", templates=["a video of {}."])
+    for name in LABELS:
+        engine.taxonomies.add_label("acts", name)
+    return engine
+
+
+def _choice(tiny_model_dirs, name):
+    return HeadChoice(name, checkpoint=str(tiny_model_dirs[name]))
+
+
+def test_videomae_and_ast_votes_equal_the_pool_of_their_own_outputs(engine, tiny_model_dirs, make_video):
+    path = make_video("heads-classify-tone", seconds=4.0, fps=12, size=(160, 120), audio_hz=440)
+    heads = [_choice(tiny_model_dirs, "videomae"), _choice(tiny_model_dirs, "ast")]
+    prediction = engine.classify([path], "acts", top_k=3, heads=heads, head_weights={"ast": 0.5}).predictions[0]
+    plain = engine.classify([path], "acts", top_k=3).predictions[0]
+
+    videomae, ast = engine.load_heads(heads)
+    clips = list(with_audio(str(path), iter_clips(str(path), window_s=2.0, stride_s=2.0,
+                                                  frames_per_window=engine.encoder.frames_per_clip,
+                                                  short_side=max(224, videomae.resize_to),
+                                                  extra_frame_counts=[videomae.frames_per_clip]),
+                            [ast.sample_rate]))
+    zero_shot = np.array([{s.label: s.probability for s in plain.labels}[name] for name in LABELS])
+    votes = {}
+    for head in (videomae, ast):
+        mapping = engine.head_mapping("acts", head)
+        votes[head.name] = head_vote(head.predict(clips).mean(axis=0), mapping.targets, zero_shot)
+    # the tiny videomae knows "riding a bike" and "swimming" by name; the tiny AST knows none of these
+    assert engine.head_mapping("acts", videomae).covered == ["riding a bike", "swimming"]
+    assert votes["ast"] is None
+    expected = fuse(zero_shot, votes, {"videomae": 1.0, "ast": 0.5})
+    got = {s.label: s for s in prediction.labels}
+    np.testing.assert_allclose([got[name].probability for name in LABELS], expected.probs, atol=1e-6)
+    np.testing.assert_allclose([got[name].votes["videomae"] for name in LABELS],
+                               expected.contributions["videomae"], atol=1e-6)
+    assert {h.name: (h.voted, h.mapped_labels) for h in prediction.heads} == {"videomae": (True, 2), "ast": (False, 0)}
+
+
+def test_one_decode_serves_the_encoder_and_every_head(engine, tiny_model_dirs, sample_videos, monkeypatch):
+    import openvid.media.segments as segments
+
+    opened = []
+    real_open = segments.open_video
+
+    def counting_open(path, **kwargs):
+        opened.append((str(path), kwargs.get("short_side")))
+        return real_open(path, **kwargs)
+
+    monkeypatch.setattr(segments, "open_video", counting_open)
+    heads = [_choice(tiny_model_dirs, "videomae"), _choice(tiny_model_dirs, "timesformer")]
+    path = sample_videos["bikes.mp4"]
+    result = engine.classify([path], "acts", heads=heads, segments=True)
+    assert not result.failures and len(opened) == 1
+    assert opened[0][1] == max(224, *(h.resize_to for h in engine.load_heads(heads)))
+    segments_seen = len(result.predictions[0].segments)
+    assert segments_seen >= 2
+    for segment in result.predictions[0].segments:
+        assert sum(segment.labels[0].votes.values()) == pytest.approx(segment.labels[0].probability, abs=1e-5)
+
+
+def test_clap_scores_the_taxonomy_labels_and_is_silent_without_audio(engine, tiny_model_dirs, make_video):
+    tone = make_video("heads-classify-clap-tone", seconds=2.0, fps=10, audio_hz=440)
+    silent = make_video("heads-classify-clap-silent", seconds=2.0, fps=10)
+    result = engine.classify([tone, silent], "acts", heads=[_choice(tiny_model_dirs, "clap")])
+    by_path = {p.path: p for p in result.predictions}
+    assert by_path[str(tone)].heads[0].voted and by_path[str(tone)].heads[0].mapped_labels == len(LABELS)
+    assert not by_path[str(silent)].heads[0].voted
+    clap = engine.load_heads([_choice(tiny_model_dirs, "clap")])[0]
+    assert clap.labels == LABELS  # set to the taxonomy's labels
+    wave = load_audio(tone, clap.sample_rate)
+    assert wave.size > 0
+
+
+def test_classify_cli_with_heads_and_show_map(engine, tiny_model_dirs, sample_videos, capsys):
+    common = ["--home", str(engine.settings.home), "--model", str(engine.settings.model), "--device", "cpu"]
+    code = run(["classify", str(sample_videos["bikes.mp4"]), "-t", "acts", "--window", "2", "--head", "videomae",
+                "--checkpoint", f"videomae={tiny_model_dirs['videomae']}", "--json", *common])
+    assert code == 0
+    prediction = json.loads(capsys.readouterr().out)["predictions"][0]
+    assert set(prediction["labels"][0]["votes"]) == {ZERO_SHOT, "videomae"}
+    assert prediction["heads"][0]["name"] == "videomae"
+    assert run(["heads", "show-map", "acts", "videomae", "--checkpoint", str(tiny_model_dirs["videomae"]),
+                "--all", "--json", *common]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert len(shown["map"]) == 5 and shown["uncovered"] == ["talking on the phone"]
+
+
+def test_default_head_checkpoints_offline_say_how_to_get_them(engine, capsys):
+    for name in ("videomae", "ast"):
+        assert run(["classify", "x.mp4", "-t", "acts", "--head", name, "--home", str(engine.settings.home)]) == 1
+        message = capsys.readouterr().err
+        assert "openvid models pull" in message and name in message
