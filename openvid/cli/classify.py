@@ -108,9 +108,14 @@ def _print_prediction(prediction) -> None:
         shares = [f"{score.votes[name]:.3f}" for name in voters] if score.votes else []
         table.add_row(score.label, f"{score.probability:.3f}", f"{score.cosine:.3f}", *shares)
     out.print(table)
-    silent = [head.name for head in prediction.heads or [] if not head.voted]
+    unmapped = [head.name for head in prediction.heads or [] if not head.mapped_labels]
+    silent = [head.name for head in prediction.heads or [] if not head.voted and head.mapped_labels]
+    if unmapped:
+        out.print(f"  (no vote from {', '.join(unmapped)}: none of its labels maps onto this taxonomy; "
+                  "see `openvid heads show-map`)", highlight=False)
     if silent:
-        out.print(f"  (no vote from {', '.join(silent)}: nothing to say about this video)", highlight=False)
+        out.print(f"  (no vote from {', '.join(silent)}: nothing to say about this video, e.g. no audio track)",
+                  highlight=False)
     for segment in prediction.segments or []:
         tops = ", ".join(f"{s.label} {s.probability:.2f}" for s in segment.labels[:3])
         out.print(f"  {segment.start_s:7.1f}–{segment.end_s:7.1f} s  {tops}", highlight=False)

@@ -1,1 +1,202 @@
-"""(being written)"""
+"""Closed-set video heads from torchvision: Video Swin-T, MViTv2-S and R(2+1)D-18 on Kinetics-400.
+
+Everything comes from the weights enum: the download URL, the labels (`meta["categories"]`) and
+the preprocessing (`weights.transforms()`, a `VideoClassification` preset: resize, centre crop,
+scale to [0, 1], normalise). The preset's sizes, mean, std and interpolation are read from the
+preset object; its resize runs on uint8 tensors without antialiasing (hard-coded in the preset's
+forward), so the `FrameTransform` built here rounds after resizing and turns antialiasing off, and
+tests hold it equal to the preset itself.
+
+Frames per clip are the `clip_len` torchvision evaluated each checkpoint with (`meta["_docs"]`):
+swin3d_t 32 (at frame_rate=15, about 2.1 s), mvit_v2_s 16 (frame_rate=7.5, 2.1 s), r2plus1d_18 16
+(frame_rate=15, about 1.1 s). A test checks these against the docs strings.
+
+Your own weights: `--checkpoint NAME=file.pth`, a state_dict of the same architecture (any number
+of classes; the labels come from `--labels` unless there are 400 outputs, then Kinetics-400's). A
+variant of the architecture needs a `<stem>.arch.json` sidecar with the keyword arguments of:
+swin3d_t: `torchvision.models.video.swin_transformer.SwinTransformer3d` (patch_size, embed_dim,
+depths, num_heads, window_size, ...); mvit_v2_s: `torchvision.models.video.mvit.MViT`
+(spatial_size, temporal_size, block_setting as a list of MSBlockConfig fields, residual_pool,
+residual_with_cls_embed, rel_pos_embed, proj_after_attn, ...); r2plus1d_18: `{"layers": [n1, n2,
+n3, n4]}` (residual blocks per stage of the R(2+1)D `VideoResNet`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+
+from openvid.config import Settings, resolve_device, resolve_dtype
+from openvid.encoders.preprocess import FrameTransform
+from openvid.errors import ModelUnavailable, OpenvidError
+from openvid.heads import torch_common as tc
+from openvid.heads.base import HeadSpec, register_head, register_head_family
+
+register_head(
+    HeadSpec(
+        name="swin3d_t",
+        family="torchvision",
+        checkpoint="Swin3D_T_Weights.KINETICS400_V1",
+        frames=32,
+        image_size=224,
+        trained_on="Kinetics-400 (400 classes)",
+        note="Video Swin-T ported to torchvision; 32 frames over ~2.1 s, resize 256, crop 224; torchvision's "
+             "K400 top-1 77.7 (12 clips per video); 28M params, 44 GFLOPs per clip",
+    )
+)
+register_head(
+    HeadSpec(
+        name="mvit_v2_s",
+        family="torchvision",
+        checkpoint="MViT_V2_S_Weights.KINETICS400_V1",
+        frames=16,
+        image_size=224,
+        trained_on="Kinetics-400 (400 classes)",
+        note="MViTv2-S ported from PySlowFast; 16 frames over ~2.1 s, resize 256, crop 224; torchvision's K400 "
+             "top-1 80.8 (5 clips per video); 35M params, 64 GFLOPs per clip",
+    )
+)
+register_head(
+    HeadSpec(
+        name="r2plus1d_18",
+        family="torchvision",
+        checkpoint="R2Plus1D_18_Weights.KINETICS400_V1",
+        frames=16,
+        image_size=112,
+        trained_on="Kinetics-400 (400 classes)",
+        note="R(2+1)D-18 trained by torchvision; 16 frames over ~1.1 s, resized to 128x171 (aspect not kept), "
+             "crop 112; K400 top-1 67.5 (5 clips per video); 32M params, 41 GFLOPs per clip",
+    )
+)
+
+
+def _swin(num_classes: int, kwargs: dict[str, Any]) -> torch.nn.Module:
+    from torchvision.models.video.swin_transformer import SwinTransformer3d
+
+    return SwinTransformer3d(num_classes=num_classes, **kwargs)
+
+
+def _mvit(num_classes: int, kwargs: dict[str, Any]) -> torch.nn.Module:
+    from torchvision.models.video.mvit import MSBlockConfig, MViT
+
+    kwargs = dict(kwargs)
+    kwargs["block_setting"] = [MSBlockConfig(**block) for block in kwargs.get("block_setting", [])]
+    if "spatial_size" in kwargs:  # MViT concatenates it to a tuple; JSON has lists
+        kwargs["spatial_size"] = tuple(kwargs["spatial_size"])
+    return MViT(num_classes=num_classes, **kwargs)
+
+
+def _r2plus1d(num_classes: int, kwargs: dict[str, Any]) -> torch.nn.Module:
+    from torchvision.models.video.resnet import BasicBlock, Conv2Plus1D, R2Plus1dStem, VideoResNet
+
+    extra = set(kwargs) - {"layers"}
+    if extra:
+        raise TypeError(f"unexpected arguments {sorted(extra)}; only 'layers' describes an R(2+1)D variant")
+    return VideoResNet(BasicBlock, [Conv2Plus1D] * 4, list(kwargs["layers"]), R2Plus1dStem, num_classes=num_classes)
+
+
+@dataclass(frozen=True)
+class _Arch:
+    builder: str  # torchvision.models.video function that builds the standard architecture
+    classifier: str  # state-dict key of the final layer's weight: its rows are the classes
+    variant: Callable[[int, dict[str, Any]], torch.nn.Module]  # builds from <stem>.arch.json
+
+
+_ARCHS = {
+    "swin3d_t": _Arch("swin3d_t", "head.weight", _swin),
+    "mvit_v2_s": _Arch("mvit_v2_s", "head.1.weight", _mvit),
+    "r2plus1d_18": _Arch("r2plus1d_18", "fc.weight", _r2plus1d),
+}
+
+
+def weights_of(spec: HeadSpec) -> Any:
+    """The torchvision weights enum member a spec names ("Swin3D_T_Weights.KINETICS400_V1")."""
+    import torchvision.models.video as video
+
+    enum_name, _, member = str(spec.checkpoint).partition(".")
+    try:
+        return getattr(video, enum_name)[member]
+    except (AttributeError, KeyError):
+        raise OpenvidError(f"this torchvision has no weights {spec.checkpoint!r}; upgrade torchvision "
+                           "(video Swin and MViT weights need 0.15 or newer)") from None
+
+
+def preset_transform(preset: Any) -> FrameTransform:
+    """The batched equivalent of a torchvision `VideoClassification` preset (read from the preset)."""
+    resize = [int(v) for v in preset.resize_size]
+    crop = [int(v) for v in preset.crop_size]
+    if len(set(crop)) != 1:
+        raise OpenvidError(f"non-square crops are not supported (preset crop_size={crop})")
+    interpolation = getattr(preset.interpolation, "value", str(preset.interpolation))
+    return FrameTransform(
+        resize_to=min(resize),
+        crop_size=crop[0],
+        mean=tuple(float(v) for v in preset.mean),  # type: ignore[arg-type]
+        std=tuple(float(v) for v in preset.std),  # type: ignore[arg-type]
+        interpolation=interpolation,
+        crop_rounding="round",  # torchvision's center_crop: int(round((H - S) / 2))
+        resize_size=(resize[0], resize[1]) if len(resize) == 2 else None,
+        antialias=False,
+    )
+
+
+@register_head_family("torchvision")
+class TorchvisionVideoHead(tc.TorchVideoHead):
+    """A torchvision video classifier: [B, 3, T, S, S] in, logits out."""
+
+    def __init__(self, *args: Any, transform: FrameTransform, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.transform = transform
+
+    # -- loading -------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, spec: HeadSpec, settings: Settings, checkpoint: str | None = None,
+             labels: Sequence[str] | None = None) -> "TorchvisionVideoHead":
+        import torchvision.models.video as video
+
+        arch = _ARCHS[spec.name]
+        weights = weights_of(spec)
+        device = resolve_device(settings.device)
+        dtype = resolve_dtype(device, settings.dtype)
+        if checkpoint is None:
+            label = f"{spec.checkpoint} ({weights.url})"
+            path = tc.fetch(weights.url, label, spec.name, check_hash=True)
+            state = tc.read_state_dict(path, label, spec.name, trusted=True)
+            kwargs: dict[str, Any] = {}
+            identity = f"{spec.name}:{spec.checkpoint}"
+        else:
+            path = Path(checkpoint).expanduser()
+            label = str(path)
+            state = tc.read_state_dict(path, label, spec.name)
+            kwargs = tc.read_arch(path, spec.name)
+            identity = tc.local_identity(spec.name, path)
+        outputs = tc.classes_in(state, arch.classifier, label, spec.name)
+        names = tc.output_labels(spec.name, outputs, labels, list(weights.meta["categories"]), label)
+        try:
+            model = arch.variant(outputs, kwargs) if kwargs else getattr(video, arch.builder)(num_classes=outputs)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ModelUnavailable(label, f"cannot build the {spec.name} variant its {tc.ARCH_SUFFIX} describes: "
+                                   f"{exc}", tc.local_hint(spec.name)) from None
+        tc.load_weights(model, state, label, spec.name)
+        model.eval().to(device=device, dtype=dtype)
+        transform = preset_transform(weights.transforms())
+        return cls(spec, model, names, identity, device, dtype, settings.batch_size, spec.frames,
+                   transform.resize_to, transform=transform)
+
+    @classmethod
+    def is_cached(cls, spec: HeadSpec) -> bool:
+        return tc.hub_cached(weights_of(spec).url)
+
+    @classmethod
+    def pull(cls, spec: HeadSpec) -> str:
+        url = weights_of(spec).url
+        return str(tc.fetch(url, f"{spec.checkpoint} ({url})", spec.name, check_hash=True))
+
+    # -- contract ------------------------------------------------------------------------------
+    def inputs(self, clips: Sequence) -> torch.Tensor:
+        """[B, 3, T, S, S]: each clip's own T frames, resized, cropped and normalised like the preset."""
+        videos = [self.transform(tc.clip_view(clip, self.frames_per_clip)).permute(1, 0, 2, 3) for clip in clips]
+        return torch.stack(videos).to(self.device, self.dtype)
