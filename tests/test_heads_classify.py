@@ -114,3 +114,18 @@ def test_default_head_checkpoints_offline_say_how_to_get_them(engine, capsys):
         assert run(["classify", "x.mp4", "-t", "acts", "--head", name, "--home", str(engine.settings.home)]) == 1
         message = capsys.readouterr().err
         assert "openvid models pull" in message and name in message
+
+
+def test_models_list_and_pull_know_the_heads(capsys):
+    assert run(["models", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    heads = {row["name"]: row for row in rows if row["kind"] == "head"}
+    assert set(heads) == {"videomae", "timesformer", "swin3d_t", "mvit_v2_s", "r2plus1d_18", "slowfast_r50", "x3d_m",
+                          "ast", "clap", "avslowfast"}
+    assert not any(row["available"] for row in heads.values())  # empty caches in tests
+    assert (heads["videomae"]["frames"], heads["timesformer"]["frames"]) == (16, 8)
+    assert heads["ast"]["needs_audio"] and heads["ast"]["default_weight"] == 0.5
+    assert run(["models", "pull", "avslowfast"]) == 1
+    assert "--checkpoint avslowfast=" in capsys.readouterr().err
+    assert run(["models", "pull", "videomae"]) == 1  # offline: the instruction, not a traceback
+    assert "MCG-NJU/videomae-base-finetuned-kinetics" in capsys.readouterr().err

@@ -169,14 +169,18 @@ def set_settings(
     no_reject: Annotated[bool, typer.Option("--no-reject", help="Never answer 'none of these'.")] = False,
     multi_label_threshold: Annotated[Optional[float], typer.Option(help="Cosine at which a label is on in --multi-label mode.")] = None,
     aggregate: Annotated[Optional[str], typer.Option(help="Whole-video score from segments: mean or max.")] = None,
+    fewshot_alpha: Annotated[Optional[float], typer.Option(help="Weight of the example cache beside the text (0: off).")] = None,
+    fewshot_beta: Annotated[Optional[float], typer.Option(help="Sharpness of the example cache (higher: only close examples count).")] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Change how a taxonomy decides: rejection threshold, multi-label threshold, aggregation.
+    """Change how a taxonomy decides: rejection threshold, multi-label threshold, aggregation,
+    few-shot cache weights (head weights: `openvid heads weight`).
 
     Example: openvid taxonomy set sports --reject-below 0.4 --reject-on probability
     """
-    changes = {"reject_on": reject_on, "multi_label_threshold": multi_label_threshold, "aggregate": aggregate}
+    changes = {"reject_on": reject_on, "multi_label_threshold": multi_label_threshold, "aggregate": aggregate,
+               "fewshot_alpha": fewshot_alpha, "fewshot_beta": fewshot_beta}
     changes = {k: v for k, v in changes.items() if v is not None}
     if reject_below is not None or no_reject:
         changes["reject_threshold"] = None if no_reject else reject_below

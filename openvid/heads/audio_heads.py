@@ -41,6 +41,7 @@ register_head(
              "its AudioSet mAP, 0.4593",
         needs_audio=True,
         sample_rate=16000,
+        default_weight=0.5,  # what is heard is weaker evidence for what is seen; half the encoder's vote
     )
 )
 register_head(
@@ -56,6 +57,7 @@ register_head(
         needs_audio=True,
         sample_rate=48000,
         open_vocabulary=True,
+        default_weight=0.5,  # what is heard is weaker evidence for what is seen; half the encoder's vote
     )
 )
 
