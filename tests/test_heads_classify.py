@@ -120,9 +120,10 @@ def test_models_list_and_pull_know_the_heads(capsys):
     assert run(["models", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     heads = {row["name"]: row for row in rows if row["kind"] == "head"}
-    assert set(heads) == {"videomae", "timesformer", "swin3d_t", "mvit_v2_s", "r2plus1d_18", "slowfast_r50", "x3d_m",
-                          "ast", "clap", "avslowfast"}
-    assert not any(row["available"] for row in heads.values())  # empty caches in tests
+    builtin = {"videomae", "timesformer", "swin3d_t", "mvit_v2_s", "r2plus1d_18", "slowfast_r50", "x3d_m", "ast",
+               "clap", "avslowfast"}
+    assert builtin <= set(heads)  # (test modules may register stand-in heads too)
+    assert not any(heads[name]["available"] for name in builtin)  # empty caches in tests
     assert (heads["videomae"]["frames"], heads["timesformer"]["frames"]) == (16, 8)
     assert heads["ast"]["needs_audio"] and heads["ast"]["default_weight"] == 0.5
     assert run(["models", "pull", "avslowfast"]) == 1
