@@ -160,6 +160,20 @@ def test_switching_encoders_re_embeds_examples_and_reports_missing_files(engine,
     assert other.examples.list("scenes", encoder=other.encoder.identity)[0].vector.shape == (other.encoder.dim,)
 
 
+def test_fewshot_sync_and_classify_report_examples_that_cannot_be_re_embedded(engine, class_clips, tiny_model_dirs,
+                                                                             tmp_path, capsys):
+    moved = tmp_path / "gone.mp4"
+    shutil.copy(class_clips["blue sea"][0], moved)
+    engine.add_examples("scenes", "blue sea", [moved, class_clips["blue sea"][1]])
+    moved.unlink()
+    common = ["--home", str(engine.settings.home), "--model", str(tiny_model_dirs["xclip"]), "--device", "cpu"]
+    assert run(["classify", str(class_clips["red sky"][1]), "-t", "scenes", *common]) == 0
+    assert "gone.mp4" in capsys.readouterr().err
+    assert run(["fewshot", "sync", "scenes", "--json", *common]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["re_embedded"] == [] and len(report["missing"]) == 1 and "gone.mp4" in report["missing"][0]
+
+
 def test_eval_numbers_equal_a_direct_computation_and_pngs_are_written(engine, class_clips, tmp_path):
     data = class_clips["red sky"][0].parent.parent
     result = engine.evaluate("scenes", data, shots=[0, 1, 2], out_dir=tmp_path / "eval")

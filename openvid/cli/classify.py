@@ -93,6 +93,8 @@ def classify_cmd(
             _print_prediction(prediction)
         for failure in result.failures:
             say_error("skipped", failure.error)
+        for warning in result.warnings:
+            say_error("warning:", warning)
     if result.failures:
         raise typer.Exit(1)
 

@@ -100,6 +100,34 @@ def remove(
         out.print(f"{taxonomy}: {removed} example(s) removed", highlight=False)
 
 
+@app.command("sync")
+def sync_cmd(
+    taxonomy: Annotated[str, typer.Argument(help="Taxonomy.")],
+    model: ModelOption = None,
+    device: DeviceOption = None,
+    window: Annotated[Optional[float], typer.Option(help="Segment length in seconds (default: the encoder's).")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-embed a taxonomy's examples for this model from their files (classify does it too, on the way).
+
+    Exit code 1 when some could not be re-embedded (their files are gone or unreadable).
+
+    Example: openvid fewshot sync sports --model xclip
+    """
+    engine = _engine(model, device, home, window)
+    with err.status("re-embedding examples…"):
+        report = engine.sync_examples(taxonomy)
+    if as_json:
+        emit_json(report)
+    else:
+        out.print(f"{taxonomy}: {len(report.re_embedded)} example(s) re-embedded for {report.encoder}", highlight=False)
+        for missing in report.missing:
+            say_error("could not re-embed", missing)
+    if report.missing:
+        raise typer.Exit(1)
+
+
 @app.command("fit")
 def fit(
     taxonomy: Annotated[str, typer.Argument(help="Taxonomy.")],
