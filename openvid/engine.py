@@ -335,15 +335,25 @@ class Engine:
                      labels: Sequence[str] | None = None) -> "HeadMapping":
         """Where `head`'s labels vote in `taxonomy`: overrides, same names, then text similarity."""
         from openvid import voting
-        from openvid.heads import Head
+        from openvid.heads import Head, HeadChoice, get_head_spec
+        from openvid.heads.base import labels_without_loading
         from openvid.scoring.head_mapping import DEFAULT_MAP_THRESHOLD
 
-        head = head if isinstance(head, Head) else self.load_heads([head])[0]
         spec = self.taxonomies.get(taxonomy)
         leaves = spec.leaves()
         labels = list(labels) if labels is not None else [label.name for label in leaves]
+        if isinstance(head, Head):
+            name, head_labels = head.name, (None if head.open_vocabulary else head.labels)
+            if head.open_vocabulary:
+                head.set_labels(labels)
+        else:  # a name: its labels without loading the weights when they are known offline (Kinetics-400)
+            choice = HeadChoice(head) if isinstance(head, str) else head
+            name, head_labels = choice.name, labels_without_loading(choice)
+            if head_labels is None and not get_head_spec(choice.name).open_vocabulary:
+                head_labels = self.load_heads([choice])[0].labels
         synonyms = {label.name: list(label.synonyms) for label in leaves}
-        return voting.mapping_for(head, labels, self.text_features, synonyms, self.head_maps.overrides(taxonomy, head.name),
+        return voting.mapping_for(name, head_labels, labels, self.text_features, synonyms,
+                                  self.head_maps.overrides(taxonomy, name),
                                   threshold=DEFAULT_MAP_THRESHOLD if threshold is None else threshold)
 
     @property

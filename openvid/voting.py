@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequenc
 import numpy as np
 
 from openvid.classify import HeadVoter
-from openvid.errors import NoAudioError, OpenvidError
+from openvid.errors import MediaError, OpenvidError
 from openvid.media import Clip, load_audio
 from openvid.scoring.head_mapping import DEFAULT_MAP_THRESHOLD, HeadMapping, identity_mapping, map_labels
 
@@ -32,15 +32,14 @@ def head_weights(heads: Sequence["Head"], stored: Mapping[str, float], given: Ma
     return {head.name: float(given.get(head.name, stored.get(head.name, head.spec.default_weight))) for head in heads}
 
 
-def mapping_for(head: "Head", labels: Sequence[str], embed: Callable[[list[str]], np.ndarray],
-                synonyms: Mapping[str, Sequence[str]], overrides: Mapping[str, str | None],
-                threshold: float = DEFAULT_MAP_THRESHOLD) -> HeadMapping:
-    """Where the head's labels vote among `labels`; open-vocabulary heads score `labels` themselves."""
-    if head.open_vocabulary:
-        head.set_labels(list(labels))
-        return identity_mapping(head.name, labels)
-    return map_labels(head.name, head.labels, labels, embed, synonyms=synonyms, overrides=overrides,
-                      threshold=threshold)
+def mapping_for(name: str, head_labels: Sequence[str] | None, labels: Sequence[str],
+                embed: Callable[[list[str]], np.ndarray], synonyms: Mapping[str, Sequence[str]],
+                overrides: Mapping[str, str | None], threshold: float = DEFAULT_MAP_THRESHOLD) -> HeadMapping:
+    """Where a head's labels vote among `labels`; `head_labels=None` is an open-vocabulary head,
+    which scores `labels` themselves."""
+    if head_labels is None:
+        return identity_mapping(name, labels)
+    return map_labels(name, head_labels, labels, embed, synonyms=synonyms, overrides=overrides, threshold=threshold)
 
 
 def voters(heads: Sequence["Head"], mappings: Sequence[HeadMapping], weights: Mapping[str, float]) -> list[HeadVoter]:
@@ -61,14 +60,15 @@ def sample_rates(heads: Sequence["Head"]) -> list[int]:
 def with_audio(path: str, clips: Iterable[Clip], rates: Sequence[int]) -> Iterator[Clip]:
     """Attach each window's audio at every rate; a video without an audio track gets `audio=None`.
 
-    The track is read once per rate (the whole of it: ~23 MB per hour at 16 kHz, ~0.7 GB at 48 kHz)
+    An audio track that does not decode is treated like a missing one: audio heads fall silent for
+    this video, the encoder and the video heads still answer. The track is read once per rate (the whole of it: ~23 MB per hour at 16 kHz, ~0.7 GB at 48 kHz)
     and each window's slice taken from it.
     """
     tracks: dict[int, np.ndarray] | None = {}
     for rate in rates:
         try:
             tracks[rate] = load_audio(path, rate)
-        except NoAudioError:
+        except MediaError:  # no audio track, or one that does not decode: the video still counts
             tracks = None
             break
     for clip in clips:

@@ -130,3 +130,13 @@ def test_models_list_and_pull_know_the_heads(capsys):
     assert "--checkpoint avslowfast=" in capsys.readouterr().err
     assert run(["models", "pull", "videomae"]) == 1  # offline: the instruction, not a traceback
     assert "MCG-NJU/videomae-base-finetuned-kinetics" in capsys.readouterr().err
+
+
+def test_show_map_of_a_kinetics_head_needs_no_weights(engine, capsys):
+    common = ["--home", str(engine.settings.home), "--model", str(engine.settings.model), "--device", "cpu"]
+    for head in ("swin3d_t", "x3d_m"):  # their checkpoints are not on this machine; their labels are known
+        assert run(["heads", "show-map", "acts", head, "--json", *common]) == 0
+        shown = json.loads(capsys.readouterr().out)
+        rows = {row["head_label"]: (row["label"], row["how"]) for row in shown["map"]}
+        assert rows["riding a bike"] == ("riding a bike", "same name")
+        assert "riding a bike" in shown["covered"]

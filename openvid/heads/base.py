@@ -95,6 +95,12 @@ class Head(ABC):
         """
 
     @classmethod
+    def known_labels(cls, spec: HeadSpec) -> list[str] | None:
+        """The default checkpoint's label names, when they are known without loading it (torchvision
+        and PyTorchVideo: Kinetics-400). None: they are only known by loading the checkpoint."""
+        return None
+
+    @classmethod
     @abstractmethod
     def is_cached(cls, spec: HeadSpec) -> bool:
         """True when the default checkpoint loads without a network."""
@@ -199,6 +205,17 @@ def load_head(choice: str | HeadChoice, settings: "Settings | None" = None) -> H
         raise OpenvidError(f"{choice.labels_file} lists {len(labels)} labels but the {spec.name} weights have "
                            f"{len(head.labels)} outputs; give one label per output, in order")
     return head
+
+
+def labels_without_loading(choice: HeadChoice) -> list[str] | None:
+    """A head's label names without loading its weights (a labels file, or labels the default
+    checkpoint is known to have); None when only loading the checkpoint can tell."""
+    spec = get_head_spec(choice.name)
+    if choice.labels_file:
+        return read_labels_file(choice.labels_file)
+    if choice.checkpoint is None and not spec.open_vocabulary:
+        return head_family(spec).known_labels(spec)
+    return None
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

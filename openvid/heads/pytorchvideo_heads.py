@@ -149,6 +149,10 @@ class ZooHead(tc.TorchVideoHead):
                    transform=zoo_transform(), probabilities=ends_in_softmax(model))
 
     @classmethod
+    def known_labels(cls, spec: HeadSpec) -> list[str]:
+        return tc.kinetics400_labels()
+
+    @classmethod
     def is_cached(cls, spec: HeadSpec) -> bool:
         return spec.checkpoint is not None and tc.hub_cached(spec.checkpoint)
 

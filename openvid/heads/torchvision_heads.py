@@ -187,6 +187,10 @@ class TorchvisionVideoHead(tc.TorchVideoHead):
                    transform.resize_to, transform=transform)
 
     @classmethod
+    def known_labels(cls, spec: HeadSpec) -> list[str]:
+        return list(weights_of(spec).meta["categories"])
+
+    @classmethod
     def is_cached(cls, spec: HeadSpec) -> bool:
         return tc.hub_cached(weights_of(spec).url)
 
