@@ -12,6 +12,8 @@ the math is `openvid.scoring.fewshot`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,13 +157,25 @@ def state(engine: "Engine", spec: "Taxonomy", labels: Sequence[str], warnings: l
     probe = None
     stored = engine.examples.load_probe(spec.name, identity)
     if stored is not None:
-        stale = stored.stale_reason(labels, spec.version)
+        # The probe depends on the labels and their prompts (its text-initialised rows), not on
+        # settings: a settings edit bumps the version but leaves a probe valid.
+        same_text = stored.labels == list(labels) and stored.meta.get("prompts_sha") == prompts_digest(spec, labels)
+        stale = None if same_text else stored.stale_reason(labels, spec.version)
         if stale:
             warnings.append(f"the fitted probe of {spec.name!r} is not used: {stale}; run `openvid fewshot fit "
                             f"{spec.name}` again (the example cache is used meanwhile)")
         else:
             probe = stored.probe
     return FewShot(examples, example_labels, spec.settings.fewshot_alpha, spec.settings.fewshot_beta, probe)
+
+
+def prompts_digest(spec: "Taxonomy", labels: Sequence[str]) -> str:
+    """A digest of the scored labels' prompts: what a fitted probe's text rows were made from."""
+    from openvid.scoring.zero_shot import label_prompts
+
+    by_name = {label.name: label for label in spec.labels}
+    groups = [label_prompts(by_name[name], spec.templates) for name in labels]
+    return hashlib.sha1(json.dumps(groups, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 def fit(engine: "Engine", taxonomy: str, *, tune: bool = True) -> FitReport:
@@ -189,7 +203,7 @@ def fit(engine: "Engine", taxonomy: str, *, tune: bool = True) -> FitReport:
         spec = engine.taxonomies.update_settings(taxonomy, fewshot_alpha=alpha, fewshot_beta=beta)
     probe = fit_probe(examples, example_labels, text, scale, labels=labels)
     engine.examples.save_probe(taxonomy, engine.encoder.identity, labels, spec.version, probe,
-                               meta={"alpha": alpha, "beta": beta})
+                               meta={"alpha": alpha, "beta": beta, "prompts_sha": prompts_digest(spec, labels)})
     with_examples = sorted({labels[i] for i in example_labels})
     return FitReport(taxonomy, engine.encoder.identity, len(example_labels), with_examples, alpha, beta, tuning,
                      dict(probe.meta), report_sync)

@@ -130,6 +130,11 @@ def test_fit_persists_a_probe_that_reloads_to_identical_predictions(engine, clas
     leaves = [label.name for label in fresh.taxonomies.get("scenes").leaves()]
     np.testing.assert_allclose([got[name] for name in leaves], expected, rtol=1e-5)
     assert fresh.classify(queries, "scenes").warnings == []
+    fresh.taxonomies.update_settings("scenes", aggregate="max")  # a settings edit keeps the probe valid...
+    assert fresh.classify(queries, "scenes").warnings == []
+    fresh.taxonomies.add_prompt("scenes", "red sky", "a sunset")  # ...a prompt edit does not
+    assert "fewshot fit" in fresh.classify(queries, "scenes").warnings[0]
+    fresh.taxonomies.update_settings("scenes", aggregate="mean")
     # adding an example drops the probe; classification falls back to the cache
     fresh.add_examples("scenes", "red sky", [class_clips["red sky"][4]])
     assert fresh.examples.load_probe("scenes", fresh.encoder.identity) is None
