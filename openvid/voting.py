@@ -57,27 +57,58 @@ def sample_rates(heads: Sequence["Head"]) -> list[int]:
     return sorted({int(head.sample_rate) for head in heads if head.needs_audio and head.sample_rate})
 
 
+WHOLE_TRACK_S = 600.0  # up to 10 minutes the track is read once (48 kHz: ~115 MB); longer, window by window
+
+
 def with_audio(path: str, clips: Iterable[Clip], rates: Sequence[int]) -> Iterator[Clip]:
     """Attach each window's audio at every rate; a video without an audio track gets `audio=None`.
 
     An audio track that does not decode is treated like a missing one: audio heads fall silent for
-    this video, the encoder and the video heads still answer. The track is read once per rate (the whole of it: ~23 MB per hour at 16 kHz, ~0.7 GB at 48 kHz)
-    and each window's slice taken from it.
+    this video, the encoder and the video heads still answer. Up to `WHOLE_TRACK_S` the track is
+    read once per rate and each window's slice taken from it; a longer video's audio is read window
+    by window (seeking), so memory stays bounded (an hour at 48 kHz would be ~0.7 GB).
     """
+    from openvid.media import probe
+
+    try:
+        whole = probe(path).duration_s <= WHOLE_TRACK_S
+    except MediaError:
+        whole = True  # the video reader reports the problem; audio follows it
     tracks: dict[int, np.ndarray] | None = {}
-    for rate in rates:
-        try:
-            tracks[rate] = load_audio(path, rate)
-        except MediaError:  # no audio track, or one that does not decode: the video still counts
-            tracks = None
-            break
+    if whole:
+        for rate in rates:
+            try:
+                tracks[rate] = load_audio(path, rate)
+            except MediaError:  # no audio track, or one that does not decode: the video still counts
+                tracks = None
+                break
     for clip in clips:
-        if rates:
-            clip.audio = None if tracks is None else {
-                rate: track[int(round(clip.start_s * rate)): int(round(clip.end_s * rate))]
-                for rate, track in tracks.items()
-            }
+        if tracks is None:
+            clip.audio = None
+        elif whole:
+            clip.audio = {rate: track[int(round(clip.start_s * rate)): int(round(clip.end_s * rate))]
+                          for rate, track in tracks.items()}
+        else:
+            clip.audio = _window_audio(path, clip, rates)
+            if clip.audio is None and _has_no_audio(path):
+                tracks = None
         yield clip
 
 
-__all__ = ["frame_needs", "head_weights", "mapping_for", "sample_rates", "voters", "with_audio"]
+def _window_audio(path: str, clip: Clip, rates: Sequence[int]) -> dict[int, np.ndarray] | None:
+    try:
+        return {rate: load_audio(path, rate, clip.start_s, clip.end_s) for rate in rates}
+    except MediaError:  # no track, past the end of a shorter track, or undecodable: nothing to say here
+        return None
+
+
+def _has_no_audio(path: str) -> bool:
+    from openvid.media import probe
+
+    try:
+        return not probe(path).has_audio
+    except MediaError:
+        return True
+
+
+__all__ = ["WHOLE_TRACK_S", "frame_needs", "head_weights", "mapping_for", "sample_rates", "voters", "with_audio"]
