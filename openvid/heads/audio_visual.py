@@ -26,7 +26,6 @@ to say there and fusion leaves it out.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -117,22 +116,16 @@ class AVSlowFastHead(tc.TorchVideoHead):
                                    tc.local_hint(spec.name))
         device = resolve_device(settings.device)
         dtype = resolve_dtype(device, settings.dtype)
-        path = Path(checkpoint).expanduser()
-        label = str(path)
-        state = tc.read_state_dict(path, label, spec.name)
-        kwargs = as_tuples(tc.read_arch(path, spec.name))
-        outputs = tc.classes_in(state, CLASSIFIER, label, spec.name)
-        names = tc.output_labels(spec.name, outputs, labels, tc.kinetics400_labels(), label)
+        loaded = tc.read_checkpoint(spec, checkpoint, "")
+        outputs = tc.classes_in(loaded.state, CLASSIFIER, loaded.label, spec.name)
+        names = tc.output_labels(spec.name, outputs, labels, tc.kinetics400_labels(), loaded.label)
         builders = import_pytorchvideo("pytorchvideo.models.audio_visual_slowfast")
-        try:
-            model = builders.create_audio_visual_slowfast(model_num_class=outputs, **kwargs)
-        except (TypeError, ValueError, KeyError, AssertionError) as exc:
-            raise ModelUnavailable(label, f"cannot build the {spec.name} variant its {tc.ARCH_SUFFIX} describes: "
-                                   f"{exc}", tc.local_hint(spec.name)) from None
-        tc.load_weights(model, state, label, spec.name)
+        model = tc.build_model(spec.name, loaded.label, lambda: builders.create_audio_visual_slowfast(
+            model_num_class=outputs, **as_tuples(loaded.arch)))
+        tc.load_weights(model, loaded.state, loaded.label, spec.name)
         _quiet_fusion(model)
         model.eval().to(device=device, dtype=dtype)
-        return cls(spec, model, names, tc.local_identity(spec.name, path), device, dtype, settings.batch_size,
+        return cls(spec, model, names, loaded.identity, device, dtype, settings.batch_size,
                    spec.frames, SIDE, transform=zoo_transform(crop=CROP))
 
     @classmethod

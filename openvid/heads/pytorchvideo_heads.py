@@ -29,14 +29,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 
 from openvid.config import Settings, resolve_device, resolve_dtype
 from openvid.encoders.preprocess import FrameTransform
-from openvid.errors import ModelUnavailable
 from openvid.heads import torch_common as tc
 from openvid.heads.base import HeadSpec, register_head, register_head_family
 
@@ -123,29 +121,15 @@ class ZooHead(tc.TorchVideoHead):
         arch = _ARCHS[spec.name]
         device = resolve_device(settings.device)
         dtype = resolve_dtype(device, settings.dtype)
-        if checkpoint is None:
-            label = str(spec.checkpoint)
-            path = tc.fetch(label, label, spec.name)
-            state = tc.read_state_dict(path, label, spec.name, trusted=True)
-            kwargs: dict[str, Any] = {}
-            identity = f"{spec.name}:{label}"
-        else:
-            path = Path(checkpoint).expanduser()
-            label = str(path)
-            state = tc.read_state_dict(path, label, spec.name)
-            kwargs = as_tuples(tc.read_arch(path, spec.name))
-            identity = tc.local_identity(spec.name, path)
-        outputs = tc.classes_in(state, arch.classifier, label, spec.name)
-        names = tc.output_labels(spec.name, outputs, labels, tc.kinetics400_labels(), label)
+        loaded = tc.read_checkpoint(spec, checkpoint, str(spec.checkpoint))
+        outputs = tc.classes_in(loaded.state, arch.classifier, loaded.label, spec.name)
+        names = tc.output_labels(spec.name, outputs, labels, tc.kinetics400_labels(), loaded.label)
         hub = import_pytorchvideo("pytorchvideo.models.hub")
-        try:
-            model = getattr(hub, arch.builder)(pretrained=False, model_num_class=outputs, **kwargs)
-        except (TypeError, ValueError, KeyError, AssertionError) as exc:
-            raise ModelUnavailable(label, f"cannot build the {spec.name} variant its {tc.ARCH_SUFFIX} describes: "
-                                   f"{exc}", tc.local_hint(spec.name)) from None
-        tc.load_weights(model, state, label, spec.name)
+        model = tc.build_model(spec.name, loaded.label, lambda: getattr(hub, arch.builder)(
+            pretrained=False, model_num_class=outputs, **as_tuples(loaded.arch)))
+        tc.load_weights(model, loaded.state, loaded.label, spec.name)
         model.eval().to(device=device, dtype=dtype)
-        return cls(spec, model, names, identity, device, dtype, settings.batch_size, spec.frames, SIDE,
+        return cls(spec, model, names, loaded.identity, device, dtype, settings.batch_size, spec.frames, SIDE,
                    transform=zoo_transform(), probabilities=ends_in_softmax(model))
 
     @classmethod

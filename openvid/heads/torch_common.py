@@ -22,8 +22,9 @@ import json
 import os
 import socket
 from abc import abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
@@ -169,6 +170,39 @@ def local_identity(head: str, path: Path) -> str:
     files = [path, arch_file(path)]
     prints = [local_fingerprint(f) for f in files if f.is_file()]
     return f"{head}:{path.resolve()}#{'-'.join(prints)}"
+
+
+@dataclass
+class Checkpoint:
+    """Weights read for a head: where from (`label`, for messages), the tensors, the builder's
+    keyword arguments from a `.arch.json` sidecar (user files only), and the identity they give."""
+
+    label: str
+    state: dict[str, torch.Tensor]
+    arch: dict[str, Any]
+    identity: str
+
+
+def read_checkpoint(spec: HeadSpec, checkpoint: str | None, url: str, label: str | None = None,
+                    check_hash: bool = False) -> Checkpoint:
+    """The default checkpoint (downloaded from `url` when missing) or the user's own file."""
+    if checkpoint is None:
+        label = label or url
+        path = fetch(url, label, spec.name, check_hash=check_hash)
+        return Checkpoint(label, read_state_dict(path, label, spec.name, trusted=True), {},
+                          f"{spec.name}:{spec.checkpoint}")
+    path = Path(checkpoint).expanduser()
+    return Checkpoint(str(path), read_state_dict(path, str(path), spec.name), read_arch(path, spec.name),
+                      local_identity(spec.name, path))
+
+
+def build_model(head: str, checkpoint: str, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
+    """Call a model builder, turning a variant it cannot build into a ModelUnavailable."""
+    try:
+        return build()
+    except (TypeError, ValueError, KeyError, AssertionError) as exc:
+        raise ModelUnavailable(checkpoint, f"cannot build the {head} variant its {ARCH_SUFFIX} describes: {exc}",
+                               local_hint(head)) from None
 
 
 def classes_in(state: Mapping[str, torch.Tensor], key: str, checkpoint: str, head: str) -> int:

@@ -24,14 +24,13 @@ n3, n4]}` (residual blocks per stage of the R(2+1)D `VideoResNet`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
 
 from openvid.config import Settings, resolve_device, resolve_dtype
 from openvid.encoders.preprocess import FrameTransform
-from openvid.errors import ModelUnavailable, OpenvidError
+from openvid.errors import OpenvidError
 from openvid.heads import torch_common as tc
 from openvid.heads.base import HeadSpec, register_head, register_head_family
 
@@ -161,29 +160,15 @@ class TorchvisionVideoHead(tc.TorchVideoHead):
         weights = weights_of(spec)
         device = resolve_device(settings.device)
         dtype = resolve_dtype(device, settings.dtype)
-        if checkpoint is None:
-            label = f"{spec.checkpoint} ({weights.url})"
-            path = tc.fetch(weights.url, label, spec.name, check_hash=True)
-            state = tc.read_state_dict(path, label, spec.name, trusted=True)
-            kwargs: dict[str, Any] = {}
-            identity = f"{spec.name}:{spec.checkpoint}"
-        else:
-            path = Path(checkpoint).expanduser()
-            label = str(path)
-            state = tc.read_state_dict(path, label, spec.name)
-            kwargs = tc.read_arch(path, spec.name)
-            identity = tc.local_identity(spec.name, path)
-        outputs = tc.classes_in(state, arch.classifier, label, spec.name)
-        names = tc.output_labels(spec.name, outputs, labels, list(weights.meta["categories"]), label)
-        try:
-            model = arch.variant(outputs, kwargs) if kwargs else getattr(video, arch.builder)(num_classes=outputs)
-        except (TypeError, ValueError, KeyError) as exc:
-            raise ModelUnavailable(label, f"cannot build the {spec.name} variant its {tc.ARCH_SUFFIX} describes: "
-                                   f"{exc}", tc.local_hint(spec.name)) from None
-        tc.load_weights(model, state, label, spec.name)
+        loaded = tc.read_checkpoint(spec, checkpoint, weights.url, f"{spec.checkpoint} ({weights.url})", check_hash=True)
+        outputs = tc.classes_in(loaded.state, arch.classifier, loaded.label, spec.name)
+        names = tc.output_labels(spec.name, outputs, labels, list(weights.meta["categories"]), loaded.label)
+        model = tc.build_model(spec.name, loaded.label, lambda: arch.variant(outputs, loaded.arch) if loaded.arch
+                               else getattr(video, arch.builder)(num_classes=outputs))
+        tc.load_weights(model, loaded.state, loaded.label, spec.name)
         model.eval().to(device=device, dtype=dtype)
         transform = preset_transform(weights.transforms())
-        return cls(spec, model, names, identity, device, dtype, settings.batch_size, spec.frames,
+        return cls(spec, model, names, loaded.identity, device, dtype, settings.batch_size, spec.frames,
                    transform.resize_to, transform=transform)
 
     @classmethod
