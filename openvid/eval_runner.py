@@ -134,6 +134,7 @@ def _kshot_curve(engine, classifier: TaxonomyClassifier, dataset: Dataset, index
     """Top-1 on the same held-out clips for each k, with the cache and (where it can be fitted) the probe."""
     from openvid.encoders.base import label_matrix
     from openvid.errors import OpenvidError
+    from openvid.fewshot import example_vector
     from openvid.scoring.fewshot import fit_probe
 
     labels = classifier.labels
@@ -149,7 +150,8 @@ def _kshot_curve(engine, classifier: TaxonomyClassifier, dataset: Dataset, index
             continue
         support = [index_of[id(item)] for item in split.support]
         query = [index_of[id(item)] for item in split.query]
-        examples = np.stack([_clip_vector(rows_of[i]) for i in support]) if support else np.zeros((0, text.shape[1]))
+        examples = (np.stack([example_vector([row.video for row in rows_of[i]]) for i in support]) if support
+                    else np.zeros((0, text.shape[1])))
         example_labels = np.array([position[item.label] for item in split.support], np.int64)
         truth = np.array([position[item.label] for item in split.query])
         point: dict[str, Any] = {"k": k, "n_query": len(query), "labels": len({item.label for item in split.query}),
@@ -176,12 +178,6 @@ def _top1(classifier: TaxonomyClassifier, state: FewShot, rows: list[list[ClipSc
     finally:
         classifier.fewshot = saved
     return float(np.mean(predicted == truth))
-
-
-def _clip_vector(rows: list[ClipScores]) -> np.ndarray:
-    """An example's vector as `fewshot add` makes it: the normalised mean of its windows' vectors."""
-    mean = np.mean([row.video for row in rows], axis=0)
-    return mean / np.linalg.norm(mean)
 
 
 def raise_all_failed(failures: list[Failure]) -> None:

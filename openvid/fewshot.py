@@ -89,12 +89,15 @@ def range_clips(engine: "Engine", path: str, start_s: float | None, end_s: float
     return clips()
 
 
-def embed_example(engine: "Engine", path: str, start_s: float | None, end_s: float | None) -> np.ndarray:
-    """The example's unit vector: the normalised mean of its windows' vectors."""
-    clips = list(range_clips(engine, path, start_s, end_s))
-    vectors = engine.encoder.encode_video(clips)
-    mean = np.asarray(vectors, np.float64).mean(axis=0)
+def example_vector(window_vectors: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+    """An example's unit vector from its windows' vectors: their normalised mean."""
+    mean = np.asarray(window_vectors, np.float64).mean(axis=0)
     return (mean / np.linalg.norm(mean)).astype(np.float32)
+
+
+def embed_example(engine: "Engine", path: str, start_s: float | None, end_s: float | None) -> np.ndarray:
+    """The example's unit vector (`example_vector` of its windows, as classification sees them)."""
+    return example_vector(engine.encoder.encode_video(list(range_clips(engine, path, start_s, end_s))))
 
 
 def add_examples(engine: "Engine", taxonomy: str, label: str, refs: Sequence[str]) -> list["ExampleRecord"]:
@@ -209,4 +212,5 @@ def fit(engine: "Engine", taxonomy: str, *, tune: bool = True) -> FitReport:
                      dict(probe.meta), report_sync)
 
 
-__all__ = ["FitReport", "SyncReport", "add_examples", "embed_example", "fit", "range_clips", "state", "sync"]
+__all__ = ["FitReport", "SyncReport", "add_examples", "embed_example", "example_vector", "fit", "range_clips", "state",
+           "sync"]
