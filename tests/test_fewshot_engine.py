@@ -235,3 +235,23 @@ def test_fewshot_cli_add_list_fit_remove(engine, class_clips, capsys):
     assert run(["fewshot", "remove", "scenes", "--label", "red sky", *home]) == 0
     assert {r.label for r in engine.examples.list("scenes")} == {"green field", "blue sea"}
     assert run(["fewshot", "add", "scenes", "red sky", "/no/such/file.mp4", *model]) == 1
+
+
+def test_copying_a_taxonomy_copies_its_examples_probe_and_head_overrides(engine, class_clips):
+    for name in CLASSES:
+        engine.add_examples("scenes", name, class_clips[name][:2])
+    engine.fit_fewshot("scenes", tune=False)
+    engine.head_maps.set("scenes", "videomae", "riding a bike", "green field")
+    engine.head_maps.set("scenes", "videomae", "juggling", None)
+    engine.taxonomies.copy("scenes", "scenes-2")
+    original = [(r.label, r.source_path, r.encoder) for r in engine.examples.list("scenes")]
+    assert [(r.label, r.source_path, r.encoder) for r in engine.examples.list("scenes-2")] == original
+    assert engine.head_maps.overrides("scenes-2", "videomae") == {"riding a bike": "green field", "juggling": None}
+    query = [class_clips["blue sea"][3]]
+    first = engine.classify(query, "scenes", top_k=3)
+    copy = engine.classify(query, "scenes-2", top_k=3)
+    assert copy.warnings == []  # the copied probe is used: same labels, same prompts
+    assert [(s.label, s.probability) for s in copy.predictions[0].labels] == \
+           [(s.label, s.probability) for s in first.predictions[0].labels]
+    engine.examples.remove("scenes-2", label="red sky")  # the copies are their own
+    assert len(engine.examples.list("scenes")) == 6 and len(engine.examples.list("scenes-2")) == 4

@@ -106,14 +106,42 @@ class TaxonomyStore:
             return self._insert(conn, taxonomy, "create", detail)
 
     def copy(self, source: str, new_name: str, version: int | None = None) -> Taxonomy:
-        """A new taxonomy (version 1) with the content of `source` (at `version`, default now)."""
+        """A new taxonomy (version 1) with the content of `source` (at `version`, default now).
+
+        What belongs to the source's labels comes along, for the labels the copy has (by name):
+        few-shot examples under every encoder, fitted probes, and head-label overrides.
+        """
         new_name = check_name(new_name, "taxonomy name")
         with write_transaction(self.engine) as conn:
             row = self._resolve(conn, source, install=True)
             original = self._load(conn, row)[0] if version is None else self._at_version(conn, row, version)
             self._check_new_name(conn, new_name)
             detail = {"source": original.name, "source_version": original.version}
-            return self._insert(conn, dataclasses.replace(original, name=new_name), "copy", detail)
+            copied = self._insert(conn, dataclasses.replace(original, name=new_name), "copy", detail)
+            self._copy_label_data(conn, row.id, self._row(conn, new_name).id)
+            return copied
+
+    @staticmethod
+    def _copy_label_data(conn: Connection, source_id: int, target_id: int) -> None:
+        """Examples, probes and head-label overrides of `source_id`, re-pointed at `target_id`'s labels."""
+        for statement in (
+            """INSERT INTO fewshot_examples (taxonomy_id, label_id, encoder, source_path, start_s, end_s, vector, dim,
+                                             created_at)
+               SELECT :target, t.id, e.encoder, e.source_path, e.start_s, e.end_s, e.vector, e.dim, e.created_at
+               FROM fewshot_examples e JOIN labels s ON s.id = e.label_id
+               JOIN labels t ON t.taxonomy_id = :target AND t.name = s.name
+               WHERE e.taxonomy_id = :source ORDER BY e.id""",
+            """INSERT INTO fewshot_probes (taxonomy_id, encoder, labels, taxonomy_version, dim, weight, bias, meta,
+                                           created_at)
+               SELECT :target, encoder, labels, 1, dim, weight, bias, meta, created_at
+               FROM fewshot_probes WHERE taxonomy_id = :source""",
+            """INSERT INTO head_label_maps (taxonomy_id, head, head_label, label_id, updated_at)
+               SELECT :target, m.head, m.head_label, t.id, m.updated_at
+               FROM head_label_maps m LEFT JOIN labels s ON s.id = m.label_id
+               LEFT JOIN labels t ON t.taxonomy_id = :target AND t.name = s.name
+               WHERE m.taxonomy_id = :source AND (m.label_id IS NULL OR t.id IS NOT NULL)""",
+        ):
+            conn.exec_driver_sql(statement.replace(":target", str(int(target_id))).replace(":source", str(int(source_id))))
 
     def delete(self, name: str) -> None:
         """Delete a taxonomy, its labels and its history."""
