@@ -409,16 +409,16 @@ class Engine:
     def iter_clips(self, path: str | Path, heads: Sequence["Head"] = ()) -> Iterator[Clip]:
         """The video's segments as the encoder wants them (its frames per clip, its image size).
 
-        With `heads`, one decode serves them all: each head's frame count is sampled over the same
-        windows (`Clip.views`), at the largest short side anyone needs, and audio heads get each
-        window's audio (`Clip.audio`).
+        With `heads`, one decode serves them all: each head's frame count is sampled by time over
+        the central seconds of each window that its training clips covered (`Clip.views`), at the
+        largest short side anyone needs, and audio heads get each window's audio (`Clip.audio`).
         """
         from openvid import voting
 
         encoder = self.encoder
         window = self.settings.window_s or encoder.window_s
         stride = self.settings.stride_s or window
-        counts, short_side = voting.frame_needs(heads)
+        views, short_side = voting.frame_needs(heads)
         clips = iter_clips(
             str(path),
             window_s=window,
@@ -426,7 +426,7 @@ class Engine:
             frames_per_window=encoder.frames_per_clip,
             short_side=max(encoder.resize_to, short_side),
             backend=self.settings.decoder,
-            extra_frame_counts=counts,
+            extra_frame_counts=views,
         )
         rates = voting.sample_rates(heads)
         return voting.with_audio(str(path), clips, rates) if rates else clips

@@ -46,11 +46,12 @@ def voters(heads: Sequence["Head"], mappings: Sequence[HeadMapping], weights: Ma
     return [HeadVoter(head, mapping, weights[head.name]) for head, mapping in zip(heads, mappings)]
 
 
-def frame_needs(heads: Sequence["Head"]) -> tuple[list[int], int]:
-    """(the heads' frame counts, the largest short side they want decoded frames at)."""
-    counts = sorted({head.frames_per_clip for head in heads if head.frames_per_clip})
+def frame_needs(heads: Sequence["Head"]) -> tuple[list[tuple[int, float | None]], int]:
+    """(each head's (frame count, seconds of the window) to sample, the largest short side they want)."""
+    views = sorted({(head.frames_per_clip, head.clip_seconds) for head in heads if head.frames_per_clip},
+                   key=lambda view: (view[0], view[1] or 0.0))
     short_side = max([head.resize_to for head in heads if head.frames_per_clip] or [0])
-    return counts, short_side
+    return views, short_side
 
 
 def sample_rates(heads: Sequence["Head"]) -> list[int]:

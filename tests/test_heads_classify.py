@@ -42,7 +42,7 @@ def test_videomae_and_ast_votes_equal_the_pool_of_their_own_outputs(engine, tiny
     clips = list(with_audio(str(path), iter_clips(str(path), window_s=2.0, stride_s=2.0,
                                                   frames_per_window=engine.encoder.frames_per_clip,
                                                   short_side=max(224, videomae.resize_to),
-                                                  extra_frame_counts=[videomae.frames_per_clip]),
+                                                  extra_frame_counts=[(videomae.frames_per_clip, videomae.clip_seconds)]),
                             [ast.sample_rate]))
     zero_shot = np.array([{s.label: s.probability for s in plain.labels}[name] for name in LABELS])
     votes = {}
@@ -167,3 +167,19 @@ def test_long_videos_read_audio_window_by_window_with_the_same_samples(make_vide
         pitch = [np.argmax(np.abs(np.fft.rfft(x[:n]))) * 16000 / n for x in (a, b)]
         assert pitch[0] == pitch[1] == pytest.approx(440, abs=2)
     assert windows(silent) == [None, None]
+
+
+def test_a_head_sees_the_central_seconds_its_training_clips_covered(make_video):
+    from fixtures_media import read_frame_number
+
+    path = make_video("heads-classify-numbered", seconds=4.0, fps=20, size=(160, 96))
+    clip = next(iter(iter_clips(str(path), window_s=4.0, stride_s=4.0, frames_per_window=8, short_side=96,
+                                extra_frame_counts=[(10, 1.0), 10])))
+    central = [read_frame_number(f) for f in clip.frames_for(10, 1.0)]
+    whole = [read_frame_number(f) for f in clip.frames_for(10)]
+    # 10 frames over [1.5, 2.5] s at 20 fps: frames 31, 33, ..., 49 (slice centres); the whole window: 4, 12, ..., 76
+    assert central == list(range(31, 50, 2))
+    assert whole == list(range(4, 80, 8))
+    # without a decoded view, the central part of the encoder's frames stands in
+    fallback = clip.frames_for(2, 2.0)
+    assert [read_frame_number(f) for f in fallback] == [35, 55]  # of 5, 15, ..., 75: the ones nearest 1.5 s and 2.5 s

@@ -104,10 +104,12 @@ def test_video_head_scores_are_softmax_of_model_forward(name, tiny_hf_heads, ref
 
 
 def test_video_head_takes_its_own_frame_count_from_the_clip(tiny_hf_heads):
-    """The head reads `clip.frames_for(4)`: the by-time view when decoded, else an even resample."""
+    """The head reads `clip.frames_for(4, its seconds)`: the by-time view when decoded, else an even resample."""
+    from openvid.media.segments import view_key
+
     head = tiny_hf_heads["videomae"]
     view = _frames(10, 4, 32, 40)
-    with_view = _clip(_frames(11, 8, 32, 40), views={4: view})
+    with_view = _clip(_frames(11, 8, 32, 40), views={view_key(4, head.clip_seconds): view})
     np.testing.assert_allclose(head.predict([with_view]), head.predict([_clip(view)]), atol=1e-6)
     eight = _frames(12, 8, 32, 40)
     np.testing.assert_allclose(head.predict([_clip(eight)]), head.predict([_clip(eight[[1, 3, 5, 7]])]), atol=1e-6)

@@ -38,9 +38,9 @@ def _load(tiny) -> object:
 
 
 def _clips(path, head, window_s: float = 2.0, count: int = 2) -> list[Clip]:
-    """The first `count` windows, decoded as the engine does for a head (its frame count as a view)."""
+    """The first `count` windows, decoded as the engine does for a head (its frames over its seconds as a view)."""
     stream = iter_clips(path, window_s=window_s, stride_s=window_s, frames_per_window=8,
-                        short_side=head.resize_to, extra_frame_counts=[head.frames_per_clip])
+                        short_side=head.resize_to, extra_frame_counts=[(head.frames_per_clip, head.clip_seconds)])
     try:
         return list(itertools.islice(stream, count))
     finally:
@@ -129,7 +129,7 @@ def test_torchvision_head_equals_preset_and_model(name, tiny_heads, sample_video
     assert head.frames_per_clip == get_head_spec(name).frames
     clips = _clips(sample_videos[TV_VIDEOS[name]], head)
     preset = weights_of(head.spec).transforms()
-    reference = torch.stack([preset(torch.from_numpy(c.frames_for(head.frames_per_clip)).permute(0, 3, 1, 2))
+    reference = torch.stack([preset(torch.from_numpy(c.frames_for(head.frames_per_clip, head.clip_seconds)).permute(0, 3, 1, 2))
                              for c in clips])
     got = head.inputs(clips)
     assert got.shape == reference.shape
@@ -152,7 +152,7 @@ def test_torchvision_head_on_a_portrait_synthetic_video(tiny_heads, make_video):
     path = make_video("heads-portrait", seconds=2.0, fps=12, size=(96, 160))
     clips = _clips(path, head, window_s=1.0)
     preset = weights_of(head.spec).transforms()
-    reference = torch.stack([preset(torch.from_numpy(c.frames_for(16)).permute(0, 3, 1, 2)) for c in clips])
+    reference = torch.stack([preset(torch.from_numpy(c.frames_for(16, head.clip_seconds)).permute(0, 3, 1, 2)) for c in clips])
     torch.testing.assert_close(head.inputs(clips), reference, rtol=0, atol=1e-5)
 
 
@@ -212,9 +212,9 @@ def _card_transform(num_frames: int, crop: int, pack: bool):
     return transform
 
 
-def _card_inputs(clips, frames: int, crop: int, pack: bool) -> list[torch.Tensor]:
+def _card_inputs(clips, frames: int, crop: int, pack: bool, span_s: float | None) -> list[torch.Tensor]:
     transform = _card_transform(frames, crop, pack)
-    per_clip = [transform(c.frames_for(frames)) for c in clips]
+    per_clip = [transform(c.frames_for(frames, span_s)) for c in clips]
     return [torch.stack([p[i] for p in per_clip]) for i in range(len(per_clip[0]))]
 
 
@@ -223,7 +223,7 @@ def test_zoo_head_equals_model_card_and_model(name, video, tiny_heads, sample_vi
     tiny = tiny_heads(name)
     head = _load(tiny)
     clips = _clips(sample_videos[video], head)
-    reference = _card_inputs(clips, head.frames_per_clip, 256, pack=name == "slowfast_r50")
+    reference = _card_inputs(clips, head.frames_per_clip, 256, pack=name == "slowfast_r50", span_s=head.clip_seconds)
     got = head.inputs(clips)
     got = got if isinstance(got, list) else [got]
     for mine, card in zip(got, reference):
@@ -289,7 +289,7 @@ def test_avslowfast_tone_gives_probabilities_and_silence_of_track_a_nan_row(tiny
     assert np.isnan(head.predict(silent)).all()  # a batch with no audio at all: no error
 
     # the head's output is the library model's forward on [slow, fast, log-mel]
-    slow, fast = _card_inputs(heard, 32, 224, pack=True)
+    slow, fast = _card_inputs(heard, 32, 224, pack=True, span_s=head.clip_seconds)
     audio = log_mel_frames(heard[0].audio_at(16000))[None]
     with torch.inference_mode(), contextlib.redirect_stdout(io.StringIO()):
         logits = tiny.model([slow, fast, audio])

@@ -29,30 +29,35 @@ def head_rows() -> list[dict]:
     return rows
 
 
-def heads_table(rows: list[dict]) -> Table:
+def heads_table(rows: list[dict], notes: bool = False) -> Table:
+    """The heads as a table; the long notes (sources, published accuracy) only when asked for."""
     table = Table(title="openvid heads (closed-set, used with classify --head)")
-    for column in ("name", "checkpoint", "input", "trained on", "weight", "available", "note"):
+    for column in ("name", "checkpoint", "input", "trained on", "weight", "available", *(["note"] if notes else [])):
         table.add_column(column, overflow="fold")
     for row in rows:
-        frames = f"{row['frames']} × {row['image_size']}" if row["frames"] else ""
+        span = f" over {row['clip_seconds']:.1f} s" if row.get("clip_seconds") else ""
+        frames = f"{row['frames']} × {row['image_size']}{span}" if row["frames"] else ""
         audio = f"audio {row['sample_rate'] // 1000} kHz" if row["needs_audio"] and row["sample_rate"] else ""
         available = "[green]yes[/]" if row["available"] else ("—" if row["checkpoint"] is None else "[yellow]no[/]")
         table.add_row(row["name"], row["checkpoint"] or "(bring your own)", " + ".join(x for x in (frames, audio) if x),
-                      row["trained_on"], f"{row['default_weight']:g}", available, row["note"])
+                      row["trained_on"], f"{row['default_weight']:g}", available, *([row["note"]] if notes else []))
     return table
 
 
 @app.command("list")
-def heads_list(as_json: JsonOption = False) -> None:
+def heads_list(
+    notes: Annotated[bool, typer.Option("--notes", help="Also show each head's notes (sources, published accuracy).")] = False,
+    as_json: JsonOption = False,
+) -> None:
     """Show the registered heads: checkpoint, input, what they were trained on, default weight.
 
-    Example: openvid heads list
+    Example: openvid heads list --notes
     """
     rows = head_rows()
     if as_json:
         emit_json(rows)
     else:
-        out.print(heads_table(rows))
+        out.print(heads_table(rows, notes=notes))
 
 
 @app.command("show-map")

@@ -35,7 +35,8 @@ from openvid.config import Settings, resolve_device, resolve_dtype
 from openvid.encoders.preprocess import FrameTransform, batches
 from openvid.errors import ModelUnavailable
 from openvid.heads import torch_common as tc
-from openvid.heads.base import HeadSpec, nan_rows, register_head, register_head_family
+from openvid.heads.base import HeadSpec, head_frames, nan_rows, register_head, register_head_family
+from openvid.media.segments import central_range
 from openvid.heads.pytorchvideo_heads import SIDE, as_tuples, import_pytorchvideo, pack_pathways, zoo_transform
 
 SAMPLE_RATE = 16000
@@ -55,6 +56,7 @@ register_head(
         family="avslowfast",
         checkpoint=None,
         frames=32,
+        clip_seconds=32 * 2 / 30,  # as SlowFast R50: 32 fast frames, sampling rate 2, at 30 fps
         image_size=CROP,
         trained_on="your own classes: no published checkpoint (bring one and its labels file)",
         note="Audiovisual SlowFast R50 (PyTorchVideo builder): 32 fast + 8 slow frames, short side 256, crop 224, "
@@ -139,14 +141,20 @@ class AVSlowFastHead(tc.TorchVideoHead):
     # -- contract ------------------------------------------------------------------------------
     def inputs(self, clips: Sequence) -> list[torch.Tensor]:
         """[slow, fast, audio] for clips that all have audio."""
-        videos = [self.transform(tc.clip_view(clip, self.frames_per_clip)).permute(1, 0, 2, 3) for clip in clips]
+        videos = [self.transform(head_frames(clip, self.frames_per_clip, self.clip_seconds)).permute(1, 0, 2, 3)
+                  for clip in clips]
         fast = torch.stack(videos).to(self.device, self.dtype)
         audio = torch.stack([log_mel_frames(self._audio(clip)) for clip in clips]).to(self.device, self.dtype)
         return [*pack_pathways(fast), audio]
 
     def _audio(self, clip: object) -> np.ndarray | None:
+        """The window's audio, cut to the same central seconds as the frames."""
         audio_at = getattr(clip, "audio_at", None)
         wave = audio_at(self.sample_rate) if audio_at is not None else None
+        if wave is not None and hasattr(clip, "start_s"):
+            start, end = central_range(clip.start_s, clip.end_s, self.clip_seconds)
+            first = int(round((start - clip.start_s) * self.sample_rate))
+            wave = wave[first: first + int(round((end - start) * self.sample_rate))]
         return wave if wave is not None and len(wave) else None
 
     def predict(self, clips: Sequence) -> np.ndarray:

@@ -10,8 +10,8 @@ with `@register_head_family("name")`, and describe its named checkpoints with
 `register_head(HeadSpec(...))`.
 
 Input: heads get the same `Clip` objects the encoder gets. A head reads its own frame count with
-`clip.frames_for(self.frames_per_clip)` (sampled by time from the same decode when the engine
-asked for it, see `Engine.iter_clips`) and resizes and crops them with its own transform; audio
+`clip.frames_for(self.frames_per_clip, self.clip_seconds)` (sampled by time from the same decode
+when the engine asked for it, see `Engine.iter_clips`) and resizes and crops them with its own transform; audio
 heads read `clip.audio_at(self.sample_rate)`, which is None for a video without an audio track.
 
 Output: `predict(clips)` is float32 [n, len(labels)] probabilities. A row of NaN means the head
@@ -49,6 +49,10 @@ class HeadSpec:
     needs_audio: bool = False
     sample_rate: int | None = None  # audio heads: the rate the model expects
     default_weight: float = 1.0  # its vote in fusion, relative to the zero-shot encoder's 1.0
+    # The seconds of video its training clips covered (frames × sampling stride / fps). Its frames
+    # are sampled over the window's central clip_seconds, so it sees motion at the speed it learned;
+    # None (or a window shorter than this): over the whole window.
+    clip_seconds: float | None = None
     open_vocabulary: bool = False  # labels come from the taxonomy (CLAP), not from the checkpoint
 
 
@@ -69,6 +73,10 @@ class Head(ABC):
     @property
     def needs_audio(self) -> bool:
         return self.spec.needs_audio
+
+    @property
+    def clip_seconds(self) -> float | None:
+        return self.spec.clip_seconds
 
     @property
     def open_vocabulary(self) -> bool:
@@ -139,14 +147,12 @@ def register_head_family(name: str) -> Callable[[type[Head]], type[Head]]:
 
 
 def _load_builtin_families() -> None:
-    # Importing the family modules registers them; lazy so `import openvid` stays light.
-    from openvid.heads import (  # noqa: F401
-        audio_heads,
-        audio_visual,
-        pytorchvideo_heads,
-        torchvision_heads,
-        transformers_heads,
-    )
+    # Importing the family modules registers them; lazy so `import openvid` stays light. The order
+    # is the listing order: video heads by library, then audio, then audio-visual.
+    import importlib
+
+    for module in ("transformers_heads", "torchvision_heads", "pytorchvideo_heads", "audio_heads", "audio_visual"):
+        importlib.import_module(f"openvid.heads.{module}")
 
 
 def list_heads() -> list[HeadSpec]:
@@ -216,6 +222,16 @@ def labels_without_loading(choice: HeadChoice) -> list[str] | None:
     if choice.checkpoint is None and not spec.open_vocabulary:
         return head_family(spec).known_labels(spec)
     return None
+
+
+def head_frames(clip: object, count: int, span_s: float | None = None) -> np.ndarray:
+    """`count` uint8 frames of a Clip (its by-time sample of the central `span_s` seconds when it was
+    decoded, see `Clip.frames_for`) or of a bare [T, H, W, 3] frame array."""
+    from openvid.encoders.preprocess import clip_frames, resample_frames
+
+    if hasattr(clip, "frames_for"):
+        return clip_frames(clip.frames_for(count, span_s))  # type: ignore[attr-defined]
+    return resample_frames(clip_frames(clip), count)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ import torch
 from openvid.config import Settings, resolve_device, resolve_dtype
 from openvid.encoders.preprocess import FrameTransform
 from openvid.heads import torch_common as tc
-from openvid.heads.base import HeadSpec, register_head, register_head_family
+from openvid.heads.base import HeadSpec, head_frames, register_head, register_head_family
 
 ZOO = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics"
 MEAN = (0.45, 0.45, 0.45)  # the model cards' mean and std (Kinetics statistics of PySlowFast)
@@ -50,6 +50,7 @@ register_head(
         family="x3d",
         checkpoint=f"{ZOO}/X3D_M.pyth",
         frames=16,
+        clip_seconds=16 * 5 / 30,  # 16 frames, sampling rate 5, at 30 fps (model card)
         image_size=SIDE,
         trained_on="Kinetics-400 (400 classes)",
         note="X3D-M from PyTorchVideo's zoo; 16 frames over ~2.7 s, short side 256, crop 256; zoo K400 top-1 "
@@ -62,6 +63,7 @@ register_head(
         family="slowfast",
         checkpoint=f"{ZOO}/SLOWFAST_8x8_R50.pyth",
         frames=32,
+        clip_seconds=32 * 2 / 30,  # 32 fast frames, sampling rate 2, at 30 fps (model card)
         image_size=SIDE,
         trained_on="Kinetics-400 (400 classes)",
         note="SlowFast R50 8x8 from PyTorchVideo's zoo; 32 fast + 8 slow frames over ~2.1 s, short side 256, "
@@ -146,7 +148,7 @@ class ZooHead(tc.TorchVideoHead):
 
     def video(self, clips: Sequence) -> torch.Tensor:
         """[B, 3, T, S, S]: each clip's own T frames, transformed like the model card."""
-        videos = [self.transform(tc.clip_view(clip, self.frames_per_clip)).permute(1, 0, 2, 3) for clip in clips]
+        videos = [self.transform(head_frames(clip, self.frames_per_clip, self.clip_seconds)).permute(1, 0, 2, 3) for clip in clips]
         return torch.stack(videos).to(self.device, self.dtype)
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from openvid.encoders.hub import local_fingerprint
-from openvid.encoders.preprocess import batches, clip_frames, resample_frames
+from openvid.encoders.preprocess import batches
 from openvid.errors import ModelUnavailable, OpenvidError
 from openvid.heads.base import Head, HeadSpec, read_labels_file, softmax
 
@@ -243,13 +243,6 @@ def load_weights(model: torch.nn.Module, state: Mapping[str, torch.Tensor], chec
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def clip_view(clip: object, count: int) -> np.ndarray:
-    """`count` uint8 frames of a Clip (its by-time sample when decoded) or of a bare frame array."""
-    if hasattr(clip, "frames_for"):
-        return clip_frames(clip.frames_for(count))  # type: ignore[attr-defined]
-    return resample_frames(clip_frames(clip), count)
 
 
 # -- prediction ----------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from openvid.config import Settings, resolve_device, resolve_dtype
 from openvid.encoders.preprocess import FrameTransform
 from openvid.errors import OpenvidError
 from openvid.heads import torch_common as tc
-from openvid.heads.base import HeadSpec, register_head, register_head_family
+from openvid.heads.base import HeadSpec, head_frames, register_head, register_head_family
 
 register_head(
     HeadSpec(
@@ -40,6 +40,7 @@ register_head(
         family="torchvision",
         checkpoint="Swin3D_T_Weights.KINETICS400_V1",
         frames=32,
+        clip_seconds=32 / 15,  # clip_len 32 at frame_rate 15 (meta docs)
         image_size=224,
         trained_on="Kinetics-400 (400 classes)",
         note="Video Swin-T ported to torchvision; 32 frames over ~2.1 s, resize 256, crop 224; torchvision's "
@@ -52,6 +53,7 @@ register_head(
         family="torchvision",
         checkpoint="MViT_V2_S_Weights.KINETICS400_V1",
         frames=16,
+        clip_seconds=16 / 7.5,  # clip_len 16 at frame_rate 7.5 (meta docs)
         image_size=224,
         trained_on="Kinetics-400 (400 classes)",
         note="MViTv2-S ported from PySlowFast; 16 frames over ~2.1 s, resize 256, crop 224; torchvision's K400 "
@@ -64,6 +66,7 @@ register_head(
         family="torchvision",
         checkpoint="R2Plus1D_18_Weights.KINETICS400_V1",
         frames=16,
+        clip_seconds=16 / 15,  # clip_len 16 at frame_rate 15 (meta docs)
         image_size=112,
         trained_on="Kinetics-400 (400 classes)",
         note="R(2+1)D-18 trained by torchvision; 16 frames over ~1.1 s, resized to 128x171 (aspect not kept), "
@@ -187,5 +190,5 @@ class TorchvisionVideoHead(tc.TorchVideoHead):
     # -- contract ------------------------------------------------------------------------------
     def inputs(self, clips: Sequence) -> torch.Tensor:
         """[B, 3, T, S, S]: each clip's own T frames, resized, cropped and normalised like the preset."""
-        videos = [self.transform(tc.clip_view(clip, self.frames_per_clip)).permute(1, 0, 2, 3) for clip in clips]
+        videos = [self.transform(head_frames(clip, self.frames_per_clip, self.clip_seconds)).permute(1, 0, 2, 3) for clip in clips]
         return torch.stack(videos).to(self.device, self.dtype)

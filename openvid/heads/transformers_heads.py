@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from openvid.config import Settings, resolve_device, resolve_dtype
-from openvid.encoders.preprocess import FrameTransform, batches, clip_frames, resample_frames
+from openvid.encoders.preprocess import FrameTransform, batches
 from openvid.heads import hf_common
-from openvid.heads.base import Head, HeadSpec, register_head, register_head_family, softmax
+from openvid.heads.base import Head, HeadSpec, head_frames, register_head, register_head_family, softmax
 
 register_head(
     HeadSpec(
@@ -26,6 +26,7 @@ register_head(
         family="videomae",
         checkpoint="MCG-NJU/videomae-base-finetuned-kinetics",
         frames=16,
+        clip_seconds=16 * 4 / 30,  # 16 frames, sampling stride 4, at Kinetics' ~30 fps
         image_size=224,
         trained_on="Kinetics-400 (400 classes)",
         note="VideoMAE ViT-B, self-supervised pre-training then fine-tuned on Kinetics-400; 16 frames at 224 px; "
@@ -38,6 +39,7 @@ register_head(
         family="timesformer",
         checkpoint="facebook/timesformer-base-finetuned-k400",
         frames=8,
+        clip_seconds=8 * 32 / 30,  # 8 frames, sampling stride 32: longer than a 4 s window, so the whole window
         image_size=224,
         trained_on="Kinetics-400 (400 classes)",
         note="TimeSformer-Base (divided space-time attention) fine-tuned on Kinetics-400; 8 frames at 224 px",
@@ -101,7 +103,7 @@ class TransformersVideoHead(Head):
     # -- contract ------------------------------------------------------------------------------
     def pixel_values(self, clips: Sequence) -> torch.Tensor:
         """[B, T, 3, S, S] model input: each clip's own T frames (see `Clip.frames_for`), transformed."""
-        stacked = [self.transform(_frames(clip, self.frames_per_clip)) for clip in clips]
+        stacked = [self.transform(head_frames(clip, self.frames_per_clip, self.clip_seconds)) for clip in clips]
         return torch.stack(stacked).to(self.device, self.dtype)
 
     @torch.inference_mode()
@@ -127,13 +129,6 @@ class VideoMAEHead(TransformersVideoHead):
 class TimesformerHead(TransformersVideoHead):
     model_type = "timesformer"
     model_class = "TimesformerForVideoClassification"
-
-
-def _frames(clip: object, count: int) -> np.ndarray:
-    """`count` uint8 frames of a Clip (its by-time sample when decoded) or of a bare frame array."""
-    if hasattr(clip, "frames_for"):
-        return clip_frames(clip.frames_for(count))  # type: ignore[attr-defined]
-    return resample_frames(clip_frames(clip), count)
 
 
 def _image_processor(checkpoint: str, local_only: bool) -> object:

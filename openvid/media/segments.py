@@ -41,21 +41,25 @@ class Clip:
     end_s: float
     frames: np.ndarray  # uint8 [T, H, W, 3] RGB
     frame_indices: np.ndarray  # int64 [T]
-    # Other frame counts sampled over the same window from the same decode (count -> uint8 frames),
-    # for models that want a different number of frames than the encoder (closed-set heads).
-    views: dict[int, np.ndarray] = field(default_factory=dict)
+    # Other frame samplings of the same window from the same decode, for models that want another
+    # number of frames than the encoder (closed-set heads): count -> frames over the whole window,
+    # (count, span_s) -> frames over the central span_s seconds of it.
+    views: dict[int | tuple[int, float], np.ndarray] = field(default_factory=dict)
     # Mono float32 audio of this window by sample rate; None when the video has no audio track
     # (or nobody asked for audio).
     audio: dict[int, np.ndarray] | None = None
 
-    def frames_for(self, count: int) -> np.ndarray:
-        """`count` frames of this window: the exact by-time sample when it was decoded (`views`),
-        otherwise an even resample of the frames at hand."""
-        if count in self.views:
-            return self.views[count]
-        if len(self.frames) == count:
+    def frames_for(self, count: int, span_s: float | None = None) -> np.ndarray:
+        """`count` frames of this window, or of its central `span_s` seconds: the exact by-time
+        sample when it was decoded (`views`), otherwise an even resample of the frames at hand."""
+        key = view_key(count, span_s)
+        if key in self.views:
+            return self.views[key]
+        duration = self.end_s - self.start_s
+        part = 1.0 if span_s is None or duration <= 0 else min(span_s / duration, 1.0)
+        if len(self.frames) == count and part == 1.0:
             return self.frames
-        positions = (np.arange(count) + 0.5) * len(self.frames) / count
+        positions = (0.5 - part / 2 + (np.arange(count) + 0.5) * part / count) * len(self.frames)
         return self.frames[np.minimum(positions.astype(np.int64), len(self.frames) - 1)]
 
     def audio_at(self, sample_rate: int) -> np.ndarray | None:
@@ -69,6 +73,19 @@ class Clip:
         self.frames = self.frames[:0]
         self.views = {}
         self.audio = None
+
+
+def view_key(count: int, span_s: float | None = None) -> int | tuple[int, float]:
+    """How `Clip.views` names a sampling: the count alone for the whole window, else (count, span)."""
+    return int(count) if span_s is None else (int(count), float(span_s))
+
+
+def central_range(start_s: float, end_s: float, span_s: float | None) -> tuple[float, float]:
+    """The central `span_s` seconds of [start_s, end_s] (all of it when shorter or None)."""
+    if span_s is None or span_s >= end_s - start_s:
+        return start_s, end_s
+    middle = (start_s + end_s) / 2
+    return middle - span_s / 2, middle + span_s / 2
 
 
 def nearest_frames(timestamps: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -144,7 +161,7 @@ def iter_clips(
     frames_per_window: int,
     short_side: int | None = 224,
     backend: str = "auto",
-    extra_frame_counts: Sequence[int] = (),
+    extra_frame_counts: Sequence[int | tuple[int, float | None]] = (),
 ) -> Iterator[Clip]:
     """Every window of a video as a Clip, in order, decoding the file once.
 
@@ -152,23 +169,31 @@ def iter_clips(
     caller asked for it. Frames of up to 32 windows (and at most 256 distinct frames) are fetched in
     one call, so overlapping windows share decoded frames and memory stays bounded.
 
-    `extra_frame_counts`: other models' frame counts; each is sampled by time over the same window
-    and fetched in the same decode call, into `Clip.views`.
+    `extra_frame_counts`: other models' frame counts, each a count (sampled over the whole window)
+    or (count, span_s) (over the window's central span_s seconds: a model trained on 2 s clips
+    sees 2 s of motion at its own frame spacing); sampled by time and fetched in the same decode
+    call, into `Clip.views` (see `view_key`).
     """
     reader = open_video(path, short_side=short_side, backend=backend)
     try:
         windows = plan_windows(
             reader.timestamps, reader.info.duration_s, window_s, stride_s, frames_per_window
         )
-        counts = sorted({int(c) for c in extra_frame_counts} - {frames_per_window})
-        extra = [{c: sample_indices(reader.timestamps, w.start_s, w.end_s, c) for c in counts} for w in windows]
+        wanted = {view_key(*c) if isinstance(c, tuple) else view_key(c) for c in extra_frame_counts}
+        wanted.discard(frames_per_window)
+        extra = [{key: _sample_view(reader.timestamps, w, key) for key in wanted} for w in windows]
     except BaseException:
         reader.close()
         raise
     return _clips(str(path), reader, windows, extra)
 
 
-def _clips(path: str, reader: VideoReader, windows: list[Window], extra: list[dict[int, np.ndarray]]) -> Iterator[Clip]:
+def _sample_view(timestamps: np.ndarray, window: Window, key: int | tuple[int, float]) -> np.ndarray:
+    count, span = (key, None) if isinstance(key, int) else key
+    return sample_indices(timestamps, *central_range(window.start_s, window.end_s, span), count)
+
+
+def _clips(path: str, reader: VideoReader, windows: list[Window], extra: list[dict]) -> Iterator[Clip]:
     with reader:
         for group in _fetch_groups(windows, extra):
             wanted = np.unique(np.concatenate(
@@ -181,7 +206,7 @@ def _clips(path: str, reader: VideoReader, windows: list[Window], extra: list[di
                            views=views)
 
 
-def _fetch_groups(windows: list[Window], extra: list[dict[int, np.ndarray]]) -> Iterator[list[Window]]:
+def _fetch_groups(windows: list[Window], extra: list[dict]) -> Iterator[list[Window]]:
     group: list[Window] = []
     distinct = 0
     for window in windows:
@@ -225,4 +250,5 @@ def load_clip(
         return Clip(str(path), 0, start, end, reader.get_frames(indices), indices)
 
 
-__all__ = ["Clip", "Window", "iter_clips", "load_clip", "nearest_frames", "plan_windows", "sample_indices"]
+__all__ = ["Clip", "Window", "central_range", "iter_clips", "load_clip", "nearest_frames", "plan_windows",
+           "sample_indices", "view_key"]
