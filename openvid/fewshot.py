@@ -114,12 +114,13 @@ def add_examples(engine: "Engine", taxonomy: str, label: str, refs: Sequence[str
         path, start, end = parse_clip_ref(str(ref))
         path = str(Path(path).expanduser().resolve())
         items.append((path, start, end, embed_example(engine, path, start, end)))
-    if label not in {existing.name for existing in spec.labels}:
+    new_label = label not in {existing.name for existing in spec.labels}
+    if new_label:
         engine.taxonomies.add_label(taxonomy, label)
     try:
         return engine.examples.add(taxonomy, label, engine.encoder.identity, items)
     except (OpenvidError, TaxonomyError):
-        if label not in {existing.name for existing in spec.labels}:  # undo the label made for them
+        if new_label:  # undo the label made for them
             engine.taxonomies.remove_label(taxonomy, label)
         raise
 

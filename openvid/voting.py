@@ -72,11 +72,12 @@ def with_audio(path: str, clips: Iterable[Clip], rates: Sequence[int]) -> Iterat
     from openvid.media import probe
 
     try:
-        whole = probe(path).duration_s <= WHOLE_TRACK_S
+        info = probe(path)
+        whole, has_audio = info.duration_s <= WHOLE_TRACK_S, info.has_audio
     except MediaError:
-        whole = True  # the video reader reports the problem; audio follows it
-    tracks: dict[int, np.ndarray] | None = {}
-    if whole:
+        whole, has_audio = True, True  # the video reader reports the problem; reading the audio will fail too
+    tracks: dict[int, np.ndarray] | None = {} if has_audio else None
+    if whole and tracks is not None:
         for rate in rates:
             try:
                 tracks[rate] = load_audio(path, rate)
@@ -91,25 +92,14 @@ def with_audio(path: str, clips: Iterable[Clip], rates: Sequence[int]) -> Iterat
                           for rate, track in tracks.items()}
         else:
             clip.audio = _window_audio(path, clip, rates)
-            if clip.audio is None and _has_no_audio(path):
-                tracks = None
         yield clip
 
 
 def _window_audio(path: str, clip: Clip, rates: Sequence[int]) -> dict[int, np.ndarray] | None:
     try:
         return {rate: load_audio(path, rate, clip.start_s, clip.end_s) for rate in rates}
-    except MediaError:  # no track, past the end of a shorter track, or undecodable: nothing to say here
+    except MediaError:  # past the end of a shorter track, or undecodable: nothing to say here
         return None
-
-
-def _has_no_audio(path: str) -> bool:
-    from openvid.media import probe
-
-    try:
-        return not probe(path).has_audio
-    except MediaError:
-        return True
 
 
 __all__ = ["WHOLE_TRACK_S", "frame_needs", "head_weights", "mapping_for", "sample_rates", "voters", "with_audio"]

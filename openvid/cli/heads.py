@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from openvid.cli.classify import head_choices
 from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, out
 
 app = typer.Typer(help="Closed-set heads that vote beside the zero-shot encoder.", no_args_is_help=True)
@@ -78,11 +77,10 @@ def show_map(
     Example: openvid heads show-map sports videomae
     """
     from openvid.engine import Engine
+    from openvid.heads import HeadChoice
 
     engine = Engine(model=model, device=device, home=home)
-    choice = head_choices([head], [f"{head}={checkpoint}"] if checkpoint else None,
-                          [f"{head}={labels}"] if labels else None)[0]
-    mapping = engine.head_mapping(taxonomy, choice, threshold=threshold)
+    mapping = engine.head_mapping(taxonomy, HeadChoice(head, checkpoint, labels), threshold=threshold)
     rows = mapping.rows(everything=everything)
     if as_json:
         emit_json({"taxonomy": taxonomy, "head": head, "covered": mapping.covered,
