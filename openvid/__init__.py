@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING
 
 from openvid.errors import (
     IndexError_,
+    IndexModelMismatch,
     MediaError,
     ModelUnavailable,
     NoAudioError,
     OpenvidError,
     TaxonomyError,
     UnknownChoice,
+    UsageError,
+    VideoIndexError,
 )
 
 __version__ = "0.1.0"
@@ -31,16 +34,18 @@ _LAZY = {
     "ClassifyResult": "openvid.results",
     "Failure": "openvid.results",
     "Settings": "openvid.config",
-    "SearchHit": "openvid.search",
-    "IndexReport": "openvid.indexing",
+    "Calibration": "openvid.classify.calibrate",
+    "SearchHit": "openvid.archive.search",
+    "IndexReport": "openvid.archive.ingest",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from openvid.classify.calibrate import Calibration
     from openvid.config import Settings
     from openvid.engine import Engine, VideoEmbedding
-    from openvid.indexing import IndexReport
+    from openvid.archive.ingest import IndexReport
     from openvid.results import ClassifyResult, Failure, LabelScore, Prediction, SegmentPrediction
-    from openvid.search import SearchHit
+    from openvid.archive.search import SearchHit
 
 
 def __getattr__(name: str):
@@ -54,11 +59,14 @@ def __getattr__(name: str):
 __all__ = [
     *_LAZY,
     "IndexError_",
+    "IndexModelMismatch",
     "MediaError",
     "ModelUnavailable",
     "NoAudioError",
     "OpenvidError",
     "TaxonomyError",
     "UnknownChoice",
+    "UsageError",
+    "VideoIndexError",
     "__version__",
 ]

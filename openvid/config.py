@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openvid.errors import OpenvidError, UnknownChoice
+from openvid.errors import OpenvidError, UnknownChoice, UsageError, opt
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
+DEFAULT_MODEL = "clip"
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 DTYPE_CHOICES = ("auto", "float32", "float16", "bfloat16")
 DECODER_CHOICES = ("auto", "decord", "pyav")
@@ -39,7 +40,9 @@ class Settings:
     """Everything a run can be told; frozen so a derived copy never changes the original."""
 
     home: Path = field(default_factory=lambda: Path("indexes"))
-    model: str = "clip"
+    # None: not chosen. A call then uses the index's own model, or DEFAULT_MODEL where no index
+    # says otherwise; a chosen model (argument, Settings, OPENVID_MODEL) is always the one used.
+    model: str | None = None
     device: str = "auto"
     dtype: str = "auto"
     batch_size: int = 32
@@ -74,6 +77,11 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
+    @property
+    def model_name(self) -> str:
+        """The model a call uses when no index names one: the chosen model, else DEFAULT_MODEL."""
+        return self.model or DEFAULT_MODEL
+
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
@@ -90,7 +98,7 @@ def resolve_device(requested: str = "auto") -> "torch.device":
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise OpenvidError("device 'cuda' was asked for but no CUDA GPU is visible; use --device cpu")
+        raise UsageError(f"device 'cuda' was asked for but no CUDA GPU is visible; use {opt('device', 'cpu')}")
     return torch.device(requested)
 
 
@@ -107,8 +115,15 @@ def resolve_dtype(device: "torch.device", requested: str = "auto") -> "torch.dty
         return torch.float16 if device.type == "cuda" else torch.float32
     dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[requested]
     if device.type == "cpu" and dtype == torch.float16:
-        raise OpenvidError("float16 is not supported on CPU; use --dtype float32 or bfloat16")
+        raise UsageError(f"float16 is not supported on CPU; use {opt('dtype', 'float32')} or bfloat16")
     return dtype
 
 
-__all__ = ["Settings", "resolve_device", "resolve_dtype"]
+def device_and_dtype(settings: Settings) -> tuple["torch.device", "torch.dtype"]:
+    """The device and compute dtype a model is built on: every encoder and head asks here, so they
+    all decide the same way from the same `settings.device` and `settings.dtype`."""
+    device = resolve_device(settings.device)
+    return device, resolve_dtype(device, settings.dtype)
+
+
+__all__ = ["DEFAULT_MODEL", "Settings", "device_and_dtype", "resolve_device", "resolve_dtype"]

@@ -1,4 +1,4 @@
-"""Vector search: exact Flat against HNSW and IVF, through `openvid.index.VectorIndex`.
+"""Vector search: exact Flat against HNSW and IVF, through `openvid.vectors.VectorIndex`.
 
     python scripts/bench_search.py [--sizes 100000,1000000] [--dim 512] [--queries 200]
         [--data clustered|lowrank|uniform] [--ef 64,128,192,256,512] [--nprobe 8,16,32,64]
@@ -33,7 +33,7 @@ import time
 import faiss
 import numpy as np
 
-from openvid.index import VectorIndex
+from openvid.vectors import VectorIndex
 
 K = 10
 CHUNK = 100_000

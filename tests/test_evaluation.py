@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from openvid.errors import OpenvidError, TaxonomyError
-from openvid.evaluation import (
+from openvid.evaluate import (
     Dataset,
     Item,
     evaluate,

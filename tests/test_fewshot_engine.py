@@ -13,7 +13,7 @@ import pytest
 from openvid.cli import run
 from openvid.engine import Engine
 from openvid.errors import MediaError, OpenvidError, TaxonomyError
-from openvid.evaluation import evaluate
+from openvid.evaluate import evaluate
 
 CLASSES = {  # class -> (background colour, square colour, moves)
     "red sky": ((200, 30, 30), (250, 250, 250), False),

@@ -9,7 +9,7 @@ import pytest
 from fixtures_fewshot import synthetic_task, unit_vectors
 
 from openvid.errors import OpenvidError
-from openvid.scoring.fewshot import (
+from openvid.scoring.adapters import (
     DEFAULT_ALPHA,
     DEFAULT_BETA,
     Probe,

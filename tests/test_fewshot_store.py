@@ -11,7 +11,7 @@ from fixtures_fewshot import ENC_A, ENC_B, unit_vectors
 from fixtures_store import dump
 
 from openvid.errors import OpenvidError, TaxonomyError
-from openvid.scoring.fewshot import Probe, fit_probe
+from openvid.scoring.adapters import Probe, fit_probe
 from openvid.store import ExampleStore, TaxonomyStore
 
 

@@ -11,7 +11,7 @@ import pytest
 from openvid.cli import run
 from openvid.engine import Engine
 from openvid.errors import OpenvidError, TaxonomyError
-from openvid.heads.base import Head, HeadSpec, register_head, register_head_family
+from openvid.heads.base import HEADS, Head, HeadSpec, register_head, register_head_family
 from openvid.scoring.fusion import ZERO_SHOT, as_distribution, fuse, head_vote
 from openvid.scoring.head_mapping import EXACT, IGNORED, OVERRIDE, SIMILAR, UNMAPPED, map_labels
 from openvid.store.head_maps import HeadMapStore
@@ -121,7 +121,6 @@ def test_overrides_are_stored_follow_renames_and_go_with_their_label(store):
 STUB_LABELS = ["riding a bike", "talking on the phone", "playing cello"]
 
 
-@register_head_family("test-stub")
 class StubHead(Head):
     """Says [0.6, 0.3, 0.1] for every clip, or nothing (NaN) when it wants audio and there is none."""
 
@@ -158,14 +157,20 @@ class StubHead(Head):
         return "(stub)"
 
 
-register_head(HeadSpec("test-stub", "test-stub", "stub", frames=3, image_size=64, trained_on="nothing",
-                       default_weight=2.0))
-register_head(HeadSpec("test-stub-audio", "test-stub", "stub", frames=3, image_size=64, trained_on="nothing",
-                       needs_audio=True, sample_rate=8000))
+@pytest.fixture
+def stub_heads():
+    """The stand-in heads, registered for one test only (other tests' head lists never see them)."""
+    with HEADS.scoped():
+        register_head_family("test-stub")(StubHead)
+        register_head(HeadSpec("test-stub", "test-stub", "stub", frames=3, image_size=64, trained_on="nothing",
+                               default_weight=2.0))
+        register_head(HeadSpec("test-stub-audio", "test-stub", "stub", frames=3, image_size=64, trained_on="nothing",
+                               needs_audio=True, sample_rate=8000))
+        yield
 
 
 @pytest.fixture
-def sports(tiny_model_dirs, home):
+def sports(tiny_model_dirs, home, stub_heads):
     engine = Engine(model=str(tiny_model_dirs["clip"]), device="cpu", home=home, window_s=2.0, batch_size=4)
     engine.taxonomies.create("sports", templates=["a video of {}."])
     for name in ("riding a bike", "talking on the phone", "swimming"):
@@ -237,8 +242,9 @@ def test_overrides_change_the_vote_and_the_cli_shows_map_and_contributions(sport
 
 def test_bad_head_options_are_refused_with_what_to_do(sports, sample_videos, home, capsys):
     path = str(sample_videos["bikes.mp4"])
-    with pytest.raises(OpenvidError, match="--head"):
+    with pytest.raises(OpenvidError, match="heads=") as caught:  # the API's spelling of the option
         sports.classify([path], "sports", heads=["test-stub"], head_weights={"other": 1})
+    assert "--head" in caught.value.cli_message()  # the command line's
     with pytest.raises(OpenvidError, match="valid choices"):
         sports.classify([path], "sports", heads=["no-such-head"])
     assert run(["classify", path, "-t", "sports", "--head-weight", "test-stub", "--home", str(home)]) == 1

@@ -13,7 +13,7 @@ from openvid.engine import Engine
 from openvid.heads import HeadChoice
 from openvid.media import iter_clips, load_audio
 from openvid.scoring.fusion import ZERO_SHOT, fuse, head_vote
-from openvid.voting import with_audio
+from openvid.media.window_audio import with_audio
 
 LABELS = ["riding a bike", "swimming", "talking on the phone"]
 
@@ -120,10 +120,9 @@ def test_models_list_and_pull_know_the_heads(capsys):
     assert run(["models", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     heads = {row["name"]: row for row in rows if row["kind"] == "head"}
-    builtin = {"videomae", "timesformer", "swin3d_t", "mvit_v2_s", "r2plus1d_18", "slowfast_r50", "x3d_m", "ast",
-               "clap", "avslowfast"}
-    assert builtin <= set(heads)  # (test modules may register stand-in heads too)
-    assert not any(heads[name]["available"] for name in builtin)  # empty caches in tests
+    assert set(heads) == {"videomae", "timesformer", "swin3d_t", "mvit_v2_s", "r2plus1d_18", "slowfast_r50", "x3d_m",
+                          "ast", "clap", "avslowfast"}
+    assert not any(row["available"] for row in heads.values())  # empty caches in tests
     assert (heads["videomae"]["frames"], heads["timesformer"]["frames"]) == (16, 8)
     assert heads["ast"]["needs_audio"] and heads["ast"]["default_weight"] == 0.5
     assert run(["models", "pull", "avslowfast"]) == 1
@@ -143,7 +142,7 @@ def test_show_map_of_a_kinetics_head_needs_no_weights(engine, capsys):
 
 
 def test_long_videos_read_audio_window_by_window_with_the_same_samples(make_video, monkeypatch):
-    import openvid.voting as voting
+    import openvid.media.window_audio as voting
 
     tone = make_video("heads-classify-window-audio", seconds=4.0, fps=10, audio_hz=440)
     silent = make_video("heads-classify-window-silent", seconds=2.0, fps=10)
@@ -183,3 +182,47 @@ def test_a_head_sees_the_central_seconds_its_training_clips_covered(make_video):
     # without a decoded view, the central part of the encoder's frames stands in
     fallback = clip.frames_for(2, 2.0)
     assert [read_frame_number(f) for f in fallback] == [35, 55]  # of 5, 15, ..., 75: the ones nearest 1.5 s and 2.5 s
+
+
+def test_eval_with_a_head_measures_the_fused_answer(engine, tiny_model_dirs, sample_videos, make_video, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "labelled"
+    clips = {"riding a bike": [sample_videos["bikes.mp4"], make_video("eval-head-a", seconds=2.0, fps=10)],
+             "swimming": [sample_videos["carphone_pristine.mp4"], make_video("eval-head-b", seconds=2.0, fps=10,
+                                                                              size=(96, 64))]}
+    paths = []
+    for label, files in clips.items():
+        (data / label).mkdir(parents=True)
+        for file in files:
+            shutil.copy(file, data / label / file.name)
+            paths.append((label, data / label / file.name))
+    heads, weights = [_choice(tiny_model_dirs, "videomae")], {"videomae": 50.0}
+
+    def confusion_of(result) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        for (label, _), prediction in zip(paths, result.predictions):
+            counts[label, prediction.labels[0].label] = counts.get((label, prediction.labels[0].label), 0) + 1
+        return counts
+
+    files = [str(p) for _, p in paths]
+    fused = confusion_of(engine.classify(files, "acts", top_k=1, heads=heads, head_weights=weights))
+    alone = confusion_of(engine.classify(files, "acts", top_k=1))
+    assert fused != alone, "the head must change some answer, or this test could not tell the two apart"
+
+    def eval_confusion(report) -> dict[tuple[str, str], int]:
+        names = report.confusion_labels
+        return {(names[i], names[j]): int(n) for i, row in enumerate(report.confusion) for j, n in enumerate(row) if n}
+
+    result = engine.evaluate("acts", data, heads=heads, head_weights=weights)
+    assert eval_confusion(result.report) == fused and result.report.extra["heads"] == ["videomae"]
+    assert eval_confusion(engine.evaluate("acts", data).report) == alone
+
+    common = ["--home", str(engine.settings.home), "--model", str(engine.settings.model), "--device", "cpu",
+              "--window", "2"]
+    code = run(["eval", str(data), "-t", "acts", "--head", "videomae", "--checkpoint",
+                f"videomae={tiny_model_dirs['videomae']}", "--head-weight", "videomae=50", "-o", str(tmp_path / "out"),
+                "--json", *common])
+    assert code == 0, capsys.readouterr().err
+    report = json.loads(capsys.readouterr().out)
+    assert report["top1"] == pytest.approx(result.report.top1) and report["heads"] == ["videomae"]

@@ -30,9 +30,15 @@ def _clip(frames: np.ndarray, views: dict | None = None) -> Clip:
 @pytest.fixture(scope="module")
 def references(tiny_model_dirs) -> dict:
     """The libraries' own models and processors, loaded straight from the same folders."""
-    from transformers import (ASTFeatureExtractor, ASTForAudioClassification, ClapModel, ClapProcessor,
-                              TimesformerForVideoClassification, VideoMAEForVideoClassification,
-                              VideoMAEImageProcessor)
+    from transformers import (
+        ASTFeatureExtractor,
+        ASTForAudioClassification,
+        ClapModel,
+        ClapProcessor,
+        TimesformerForVideoClassification,
+        VideoMAEForVideoClassification,
+        VideoMAEImageProcessor,
+    )
 
     d = tiny_model_dirs
     return {
@@ -250,7 +256,8 @@ def test_default_checkpoint_offline_says_how_to_get_it(name):
     message = str(info.value)
     assert spec.checkpoint in message
     assert f"openvid models pull {name}" in message
-    assert f"--checkpoint {name}=" in message
+    assert f"checkpoint='{name}=" in message  # the API's spelling
+    assert f"--checkpoint {name}=" in info.value.cli_message()  # the command line's
 
 
 def test_registered_specs():
@@ -282,8 +289,9 @@ def test_checkpoint_of_another_architecture_is_refused(tiny_model_dirs):
 
 
 def test_missing_folder_and_incomplete_checkpoint(tiny_model_dirs, tmp_path):
-    with pytest.raises(ModelUnavailable, match="--checkpoint ast="):
+    with pytest.raises(ModelUnavailable, match="checkpoint='ast=") as caught:
         load_head(HeadChoice("ast", checkpoint=str(tmp_path / "nowhere")), Settings(device="cpu"))
+    assert "--checkpoint ast=" in caught.value.cli_message()
     partial = tmp_path / "partial"
     partial.mkdir()
     (partial / "config.json").write_text((tiny_model_dirs["videomae"] / "config.json").read_text())

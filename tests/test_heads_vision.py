@@ -22,7 +22,7 @@ import torch
 
 from openvid.config import Settings
 from openvid.encoders.preprocess import FrameTransform
-from openvid.errors import ModelUnavailable, OpenvidError
+from openvid.errors import ModelUnavailable, OpenvidError, cli_flag
 from openvid.heads import HeadChoice, get_head_spec, load_head
 from openvid.heads.base import head_family
 from openvid.media import Clip, iter_clips, load_audio
@@ -89,7 +89,8 @@ def test_default_checkpoint_offline_fails_fast_and_says_what_to_do(name):
     assert time.monotonic() - started < 10
     message = str(caught.value)
     assert spec.checkpoint in message
-    assert f"openvid models pull {name}" in message and f"--checkpoint {name}=" in message
+    assert f"openvid models pull {name}" in message and f"checkpoint='{name}=" in message  # the API's spelling
+    assert f"--checkpoint {name}=" in caught.value.cli_message()  # the command line's
 
 
 def test_pull_offline_and_an_unanswering_server_fail_fast(monkeypatch):
@@ -111,8 +112,9 @@ def test_pull_offline_and_an_unanswering_server_fail_fast(monkeypatch):
 
 
 def test_avslowfast_without_a_checkpoint_asks_for_one():
-    with pytest.raises(ModelUnavailable, match="--checkpoint avslowfast="):
+    with pytest.raises(ModelUnavailable, match="checkpoint='avslowfast=") as caught:
         load_head("avslowfast", CPU)
+    assert "--checkpoint avslowfast=" in caught.value.cli_message()
 
 
 # -- torchvision: equal to weights.transforms() + the model ---------------------------------------
@@ -352,8 +354,9 @@ def test_labels_file_with_the_wrong_count_is_refused(tiny_heads, tmp_path):
 
 def test_other_than_400_classes_without_labels_asks_for_labels(tiny_heads):
     tiny = tiny_heads("mvit_v2_s")
-    with pytest.raises(OpenvidError, match="--labels mvit_v2_s="):
+    with pytest.raises(OpenvidError, match="labels_file='mvit_v2_s=") as caught:
         load_head(HeadChoice("mvit_v2_s", checkpoint=str(tiny.checkpoint)), CPU)
+    assert f"{cli_flag('labels_file')} mvit_v2_s=" in caught.value.cli_message()
 
 
 def test_bad_checkpoints_are_model_unavailable(tiny_heads, tmp_path):

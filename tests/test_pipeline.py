@@ -7,7 +7,7 @@ import pytest
 
 from openvid.errors import MediaError
 from openvid.media import Clip
-from openvid.pipeline import run_batched
+from openvid.media.batches import run_batched
 
 
 def _clip(path: str, index: int) -> Clip:

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, err, out, say_error
-from openvid.errors import OpenvidError
+from openvid.errors import UsageError
 
 
 def pairs(values: list[str] | None, option: str) -> dict[str, str]:
@@ -19,7 +19,7 @@ def pairs(values: list[str] | None, option: str) -> dict[str, str]:
     for value in values or []:
         name, sep, rest = value.partition("=")
         if not sep or not name.strip() or not rest.strip():
-            raise OpenvidError(f"{option} takes NAME=VALUE (e.g. {option} videomae=...), got {value!r}")
+            raise UsageError(f"{option} takes NAME=VALUE (e.g. {option} videomae=...), got {value!r}")
         result[name.strip()] = rest.strip()
     return result
 
@@ -28,7 +28,7 @@ def parse_float(value: str, option: str) -> float:
     try:
         return float(value)
     except ValueError:
-        raise OpenvidError(f"{option} wants a number after '=', got {value!r}") from None
+        raise UsageError(f"{option} wants a number after '=', got {value!r}") from None
 
 
 def head_choices(heads: list[str] | None, checkpoints: list[str] | None, labels: list[str] | None) -> list:
@@ -39,8 +39,25 @@ def head_choices(heads: list[str] | None, checkpoints: list[str] | None, labels:
     checkpoint_of, labels_of = pairs(checkpoints, "--checkpoint"), pairs(labels, "--labels")
     stray = sorted((set(checkpoint_of) | set(labels_of)) - set(names))
     if stray:
-        raise OpenvidError(f"--checkpoint/--labels name {', '.join(stray)}, which is not asked for; add --head {stray[0]}")
+        raise UsageError(f"--checkpoint/--labels name {', '.join(stray)}, which is not asked for; add --head {stray[0]}")
     return [HeadChoice(name, checkpoint_of.get(name), labels_of.get(name)) for name in names]
+
+
+def head_options(head: list[str] | None, head_weight: list[str] | None, checkpoint: list[str] | None,
+                 labels: list[str] | None) -> tuple[list, dict[str, float]]:
+    """The head flags every classifying command shares, as (choices, weights)."""
+    weights = {name: parse_float(value, "--head-weight") for name, value in pairs(head_weight, "--head-weight").items()}
+    return head_choices(head, checkpoint, labels), weights
+
+
+HeadOption = Annotated[Optional[list[str]], typer.Option(
+    "--head", help="A closed-set head that votes too (repeatable; `openvid heads list`).")]
+HeadWeightOption = Annotated[Optional[list[str]], typer.Option(
+    "--head-weight", help="NAME=W: a head's weight for this run (the encoder's is 1).")]
+HeadCheckpointOption = Annotated[Optional[list[str]], typer.Option(
+    "--checkpoint", help="NAME=PATH: a head's own weights instead of its default checkpoint.")]
+HeadLabelsOption = Annotated[Optional[list[str]], typer.Option(
+    "--labels", help="NAME=FILE: the label names of a head's own weights, one per line.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -54,14 +71,10 @@ def classify_cmd(
     multi_label: Annotated[bool, typer.Option("--multi-label", help="Independent yes/no per label instead of one answer.")] = False,
     segments: Annotated[bool, typer.Option("--segments", help="Also show a timeline of per-segment top labels.")] = False,
     level: Annotated[Optional[int], typer.Option(min=0, help="Show parent labels at this depth (0 = top level).")] = None,
-    head: Annotated[Optional[list[str]], typer.Option(
-        "--head", help="A closed-set head that votes too (repeatable; `openvid heads list`).")] = None,
-    head_weight: Annotated[Optional[list[str]], typer.Option(
-        "--head-weight", help="NAME=W: a head's weight for this run (the encoder's is 1).")] = None,
-    checkpoint: Annotated[Optional[list[str]], typer.Option(
-        "--checkpoint", help="NAME=PATH: a head's own weights instead of its default checkpoint.")] = None,
-    labels: Annotated[Optional[list[str]], typer.Option(
-        "--labels", help="NAME=FILE: the label names of a head's own weights, one per line.")] = None,
+    head: HeadOption = None,
+    head_weight: HeadWeightOption = None,
+    checkpoint: HeadCheckpointOption = None,
+    labels: HeadLabelsOption = None,
     window: Annotated[Optional[float], typer.Option(help="Segment length in seconds (default: the encoder's).")] = None,
     stride: Annotated[Optional[float], typer.Option(help="Seconds between segment starts (default: window).")] = None,
     model: ModelOption = None,
@@ -75,8 +88,7 @@ def classify_cmd(
     """
     from openvid.engine import Engine
 
-    heads = head_choices(head, checkpoint, labels)
-    weights = {name: parse_float(value, "--head-weight") for name, value in pairs(head_weight, "--head-weight").items()}
+    heads, weights = head_options(head, head_weight, checkpoint, labels)
     engine = Engine(model=model, device=device, home=home, window_s=window, stride_s=stride)
     with Progress(TextColumn("classifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=err, transient=True, disable=len(files) < 2) as bar:

@@ -18,7 +18,8 @@ err = Console(stderr=True, soft_wrap=True)  # messages stay one line each, whate
 
 def say_error(tag: str, message: object) -> None:
     """One stderr line: a coloured tag, then the message as plain text (never read as markup)."""
-    err.print(f"[bold red]{tag}[/] {escape(str(message))}", highlight=False)
+    text = message.cli_message() if hasattr(message, "cli_message") else str(message)
+    err.print(f"[bold red]{tag}[/] {escape(text)}", highlight=False)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
 ModelOption = Annotated[

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from openvid.cli.classify import HeadCheckpointOption, HeadLabelsOption, HeadOption, HeadWeightOption, head_options
 from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, err, out, say_error
 
 app = typer.Typer(help="Teach a taxonomy from example clips, without training a network.", no_args_is_help=True)
@@ -89,10 +90,10 @@ def remove(
 
     Example: openvid fewshot remove sports 4 7; openvid fewshot remove sports --label kickflip
     """
-    from openvid.errors import OpenvidError
+    from openvid.errors import UsageError
 
     if not ids and label is None:
-        raise OpenvidError("name example ids (see `openvid fewshot list`) or --label")
+        raise UsageError("name example ids (see `openvid fewshot list`) or --label")
     removed = _engine(home=home).examples.remove(taxonomy, ids=ids or None, label=label)
     if as_json:
         emit_json({"taxonomy": taxonomy, "removed": removed})
@@ -161,6 +162,10 @@ def eval_cmd(
     shots: Annotated[Optional[str], typer.Option(help="k-shot curve, e.g. 0,1,2,4,8: examples drawn from DATA.")] = None,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.json and the PNG plots.")] = Path("eval"),
     seed: Annotated[int, typer.Option(help="Seed of the k-shot draws.")] = 0,
+    head: HeadOption = None,
+    head_weight: HeadWeightOption = None,
+    checkpoint: HeadCheckpointOption = None,
+    labels: HeadLabelsOption = None,
     model: ModelOption = None,
     device: DeviceOption = None,
     window: Annotated[Optional[float], typer.Option(help="Segment length in seconds (default: the encoder's).")] = None,
@@ -169,21 +174,23 @@ def eval_cmd(
 ) -> None:
     """Measure a taxonomy on labelled clips: top-1/top-5, per-class accuracy, macro-F1, a confusion
     matrix PNG, a JSON report and, with --shots, a k-shot curve PNG. Bad files are skipped and counted.
+    With --head, the fused answer (encoder and heads) is what is measured.
 
     Example: openvid eval labelled/ -t sports --shots 0,1,2,4,8 -o eval-sports
     """
-    from openvid.errors import OpenvidError
+    from openvid.errors import UsageError
 
     try:
         shot_list = [int(v) for v in shots.split(",")] if shots else []
     except ValueError:
-        raise OpenvidError(f"--shots takes whole numbers separated by commas, e.g. 0,1,2,4; got {shots!r}") from None
+        raise UsageError(f"--shots takes whole numbers separated by commas, e.g. 0,1,2,4; got {shots!r}") from None
+    heads, weights = head_options(head, head_weight, checkpoint, labels)
     engine = _engine(model, device, home, window)
     with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=err, transient=True) as bar:
         task = bar.add_task("", total=None)
         result = engine.evaluate(
-            taxonomy, data, shots=shot_list, out_dir=out_dir, seed=seed,
+            taxonomy, data, shots=shot_list, out_dir=out_dir, seed=seed, heads=heads, head_weights=weights,
             on_planned=lambda n: bar.update(task, total=n),
             on_progress=lambda path, ok: bar.update(task, advance=1, description=Path(path).name))
     if as_json:
@@ -207,7 +214,7 @@ def eval_cmd(
 
 
 def _record_row(record) -> dict:
-    from openvid.fewshot import describe
+    from openvid.fewshot.examples import describe
 
     return {"id": record.id, "label": record.label, "encoder": record.encoder,
             "clip": describe(record.source_path, record.start_s, record.end_s),

@@ -115,11 +115,11 @@ def map_label(
     Example: openvid heads map sports videomae "skateboarding" "kickflip"
     """
     from openvid.engine import Engine
-    from openvid.errors import OpenvidError
+    from openvid.errors import UsageError
     from openvid.heads import get_head_spec
 
     if sum([label is not None, ignore, clear]) != 1:
-        raise OpenvidError("give exactly one of: a taxonomy label, --ignore, or --clear")
+        raise UsageError("give exactly one of: a taxonomy label, --ignore, or --clear")
     get_head_spec(head)
     maps = Engine(home=home).head_maps
     if clear:
@@ -150,10 +150,10 @@ def set_weight(
     Example: openvid heads weight sports videomae 2
     """
     from openvid.engine import Engine
-    from openvid.errors import OpenvidError
+    from openvid.errors import UsageError
 
     if (weight is None) == (not reset):
-        raise OpenvidError("give a weight, or --reset")
+        raise UsageError("give either a weight or --reset, not both")
     weights = Engine(home=home).set_head_weight(taxonomy, head, None if reset else weight)
     if as_json:
         emit_json({"taxonomy": taxonomy, "head_weights": weights})

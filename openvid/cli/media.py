@@ -32,7 +32,7 @@ def probe_cmd(
         try:
             infos.append(probe(file))
         except OpenvidError as exc:
-            failures.append({"path": str(file), "error": str(exc)})
+            failures.append({"path": str(file), "error": exc.cli_message()})
     if as_json:
         emit_json({"videos": infos, "failed": failures})
     else:

@@ -57,7 +57,7 @@ def models_pull(
     Example: openvid models pull clip xclip videomae
     """
     from openvid.encoders import pull
-    from openvid.errors import OpenvidError
+    from openvid.errors import UsageError
     from openvid.heads import list_heads
     from openvid.heads.base import head_family
 
@@ -66,8 +66,8 @@ def models_pull(
         with err.status(f"pulling {name}…"):
             if name in heads:
                 if heads[name].checkpoint is None:
-                    raise OpenvidError(f"{name} has no published weights to pull; pass your own with "
-                                       f"`classify --head {name} --checkpoint {name}=PATH --labels {name}=FILE`")
+                    raise UsageError(f"{name} has no published weights to pull; pass your own with "
+                                     f"`openvid classify --head {name} --checkpoint {name}=PATH --labels {name}=FILE`")
                 location = head_family(heads[name]).pull(heads[name])
             else:
                 location = pull(name)

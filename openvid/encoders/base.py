@@ -4,24 +4,27 @@ An encoder maps clips and texts into one space. Everything downstream (index, sc
 two promises: vectors are float32 and L2-normalised, and `identity` changes whenever the weights
 do, so caches and indexes can refuse vectors from another model.
 
-Adding a model family is one file: subclass `Encoder` (implementing `load`, `is_cached` and `pull`
-for its checkpoints), decorate it with `@register_family("name")`, and describe its named
-checkpoints with `register_encoder(EncoderSpec(...))`.
+Named checkpoints are data: one entry each in `openvid/data/models/encoders.json` (read by
+`openvid.registry`; listing them imports no model library). A checkpoint of a known family is one
+entry there and no code. A new family is one module: subclass `Encoder` (implementing `load`,
+`is_cached` and `pull` for its checkpoints), decorate it with `@register_family("name")`, and name
+the module under "families" in encoders.json so it is imported when one of its models is loaded.
+`register_encoder(EncoderSpec(...))` adds a checkpoint from code.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from openvid.errors import UnknownChoice
+from openvid.registry import Figure, Registry, spec_from_entry
 
 if TYPE_CHECKING:  # pragma: no cover
-    from openvid.encoders.resolve import ModelRef
     from openvid.config import Settings
+    from openvid.encoders.resolve import ModelRef
 
 
 @dataclass(frozen=True)
@@ -30,13 +33,20 @@ class EncoderSpec:
 
     name: str
     family: str
-    checkpoint: str
-    frames: int
-    image_size: int
+    checkpoint: str  # what the family's loader takes: a hub id, ARCH/TAG (open_clip), a folder
+    frames: int  # frames per clip it was trained with
+    image_size: int  # crop size
     gflops: float
-    cost_unit: str
+    cost_unit: str  # what `gflops` is per: "frame" or "clip"
     note: str
-    window_s: float = 4.0
+    window_s: float = 4.0  # default segment length; `frames` are sampled from each
+    trained_on: str = ""
+    published: tuple[Figure, ...] = ()  # its authors' figures, with their source; () when none are known
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> "EncoderSpec":
+        """The spec one entry of encoders.json describes."""
+        return spec_from_entry(cls, entry)
 
 
 TextFeatures = Callable[[Sequence[str]], np.ndarray]
@@ -69,7 +79,7 @@ def label_matrix(prompt_groups: Sequence[Sequence[str]], text_features: TextFeat
 
 
 class Encoder(ABC):
-    """Video and text into one normalised vector space (see DESIGN.md, 'Contracts')."""
+    """Video and text into one normalised vector space (see docs/architecture.md, "Contracts")."""
 
     name: str
     identity: str
@@ -152,54 +162,38 @@ class Encoder(ABC):
         return np.asarray(text_vectors, np.float32) @ np.asarray(video_vectors, np.float32).T
 
 
-_SPECS: dict[str, EncoderSpec] = {}
-_FAMILIES: dict[str, type[Encoder]] = {}
+ENCODERS: Registry[EncoderSpec] = Registry("encoder", "encoders.json", EncoderSpec.from_entry)
+"""The encoders: the shipped encoders.json, then whatever code registers (`ENCODERS.scoped()` in tests)."""
 
 
 def register_encoder(spec: EncoderSpec) -> EncoderSpec:
-    _SPECS[spec.name] = spec
-    return spec
+    """Add a named checkpoint from code (the data file is the usual place)."""
+    return ENCODERS.register(spec)
 
 
 def register_family(name: str) -> Callable[[type[Encoder]], type[Encoder]]:
-    def decorator(cls: type[Encoder]) -> type[Encoder]:
-        _FAMILIES[name] = cls
-        return cls
-
-    return decorator
-
-
-def _load_builtin_families() -> None:
-    # Importing the family modules registers them; kept lazy so `import openvid` stays light.
-    from openvid.encoders import clip_pool, xclip  # noqa: F401
+    """Class decorator: this `Encoder` subclass loads the checkpoints of family `name`."""
+    return ENCODERS.register_family(name)
 
 
 def list_encoders() -> list[EncoderSpec]:
-    _load_builtin_families()
-    return list(_SPECS.values())
+    """Every named encoder, in the data file's order (then those registered from code)."""
+    return ENCODERS.specs()
 
 
 def get_spec(name: str) -> EncoderSpec:
-    _load_builtin_families()
-    try:
-        return _SPECS[name]
-    except KeyError:
-        raise UnknownChoice("encoder", name, list(_SPECS)) from None
+    """The named encoder, or UnknownChoice listing the names that exist."""
+    return ENCODERS.get(name)
 
 
 def get_family(name: str) -> type[Encoder]:
-    _load_builtin_families()
-    try:
-        return _FAMILIES[name]
-    except KeyError:
-        raise UnknownChoice("encoder family", name, list(_FAMILIES)) from None
+    """The Encoder class of family `name` (its module is imported here, on first use)."""
+    return ENCODERS.family(name)
 
 
 def is_registered(name: str) -> bool:
-    _load_builtin_families()
-    return name in _SPECS
+    return name in ENCODERS
 
 
 def family_names() -> list[str]:
-    _load_builtin_families()
-    return list(_FAMILIES)
+    return ENCODERS.family_names()

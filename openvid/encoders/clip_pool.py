@@ -16,25 +16,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from openvid.config import Settings, resolve_device, resolve_dtype
-from openvid.encoders.base import Encoder, EncoderSpec, register_encoder, register_family
+from openvid.config import Settings, device_and_dtype
+from openvid.encoders.base import Encoder, EncoderSpec, register_family
 from openvid.encoders.hub import hf_cached, local_fingerprint, model_load_errors
 from openvid.encoders.preprocess import FrameTransform, batches, clip_frames
 from openvid.encoders.resolve import ModelRef
-from openvid.errors import OpenvidError
-
-register_encoder(
-    EncoderSpec(
-        name="clip",
-        family="clip",
-        checkpoint="ViT-B-32/laion2b_s34b_b79k",
-        frames=8,
-        image_size=224,
-        gflops=8.8,
-        cost_unit="frame",
-        note="open_clip image model, frames pooled by mean; any frame count; the fast indexing default",
-    )
-)
+from openvid.errors import OpenvidError, UsageError
 
 _PRECISION = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
 _WEIGHT_FILES = ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
@@ -57,8 +44,7 @@ class ClipPoolEncoder(Encoder):
     def load(cls, ref: ModelRef, settings: Settings) -> "ClipPoolEncoder":
         import open_clip
 
-        device = resolve_device(settings.device)
-        dtype = resolve_dtype(device, settings.dtype)
+        device, dtype = device_and_dtype(settings)
         model_name, pretrained, overrides = _open_clip_args(ref)
         with model_load_errors(ref):
             model = open_clip.create_model(
@@ -172,7 +158,7 @@ def _open_clip_args(ref: ModelRef) -> tuple[str, str | None, dict]:
         return checkpoint, None, {}
     arch, _, pretrained = checkpoint.partition("/")
     if not pretrained:
-        raise OpenvidError(f"clip checkpoint {checkpoint!r} needs weights: use ARCH/TAG or ARCH//path/to/file.pt")
+        raise UsageError(f"clip checkpoint {checkpoint!r} needs weights: use ARCH/TAG or ARCH//path/to/file.pt")
     overrides: dict = {}
     cfg = open_clip.get_pretrained_cfg(arch, pretrained)
     if cfg:

@@ -47,4 +47,4 @@ def model_load_errors(ref: ModelRef) -> Iterator[None]:
             hint = "Check that the folder or file is a complete checkpoint (config and weights)."
         else:
             hint = pull_hint(ref)
-        raise ModelUnavailable(ref.label, reason, hint) from exc
+        raise ModelUnavailable(ref.checkpoint, reason, hint) from exc  # the hint names a registered name

@@ -84,6 +84,19 @@ class FrameTransform:
         return x[..., top : top + size, left : left + size]
 
 
+def interpolation_of(resample: object) -> str:
+    """The torch interpolation mode of a processor's `resample` setting.
+
+    transformers stores PIL resample codes (2 bilinear, 3 bicubic) or an enum with a name; X-CLIP and
+    every transformers head read their processor's choice through this one function.
+    """
+    codes = {0: "nearest", 2: "bilinear", 3: "bicubic"}
+    if isinstance(resample, int) and resample in codes:
+        return codes[resample]
+    name = str(getattr(resample, "name", resample)).lower()
+    return next((mode for mode in ("bicubic", "bilinear", "nearest") if mode in name), "bilinear")
+
+
 def clip_frames(clip: object) -> np.ndarray:
     """The uint8 T×H×W×3 frames of a Clip, or the array itself."""
     frames = getattr(clip, "frames", clip)

@@ -29,7 +29,7 @@ from openvid.encoders.base import (
     is_registered,
     list_encoders,
 )
-from openvid.errors import ModelUnavailable, OpenvidError
+from openvid.errors import ModelUnavailable, UsageError, opt
 
 DEFAULT_CLIP_ARCH = "ViT-B-32"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -42,7 +42,7 @@ class ModelRef:
 
     family: str
     checkpoint: str
-    source: str  # "registry" | "hub" | "local"
+    source: str  # "registry" | "hub" | "local" (a file or folder on this machine, named or not)
     name: str | None = None
     spec: EncoderSpec | None = None
 
@@ -56,7 +56,7 @@ def parse_model_ref(ref: str) -> ModelRef:
     ref = ref.strip()
     if is_registered(ref):
         spec = get_spec(ref)
-        return ModelRef(spec.family, spec.checkpoint, "registry", ref, spec)
+        return ModelRef(spec.family, spec.checkpoint, _registered_source(spec.checkpoint), ref, spec)
     family, sep, rest = ref.partition(":")
     if sep and family in family_names():
         return _ref_for_family(family, rest)
@@ -70,10 +70,17 @@ def parse_model_ref(ref: str) -> ModelRef:
     if _HUB_ID.match(ref):
         return ModelRef("xclip", ref, "hub")
     names = ", ".join(spec.name for spec in list_encoders())
-    raise OpenvidError(
+    raise UsageError(
         f"cannot tell what model {ref!r} is: it is not a registered name ({names}), not an existing "
         "file or folder, and not a hub id like 'org/name'. See `openvid models list`."
     )
+
+
+def _registered_source(checkpoint: str) -> str:
+    """"local" when a registered checkpoint is on this machine (a models entry may name an absolute
+    folder or weights file: `local-dir:/models/clip`, `ViT-B-32//models/w.pt`, `/models/xclip`)."""
+    candidates = (checkpoint.removeprefix("local-dir:"), checkpoint.partition("/")[2])
+    return "local" if any(Path(c).is_absolute() and Path(c).exists() for c in candidates if c) else "registry"
 
 
 def _ref_for_family(family: str, rest: str) -> ModelRef:
@@ -94,7 +101,7 @@ def _local_ref(path: Path) -> ModelRef:
     path = path.expanduser().resolve()
     if path.is_file():
         if path.suffix not in _WEIGHT_SUFFIXES:
-            raise OpenvidError(
+            raise UsageError(
                 f"{path} is not a weights file openvid can load (expected {', '.join(_WEIGHT_SUFFIXES)})"
             )
         return ModelRef("clip", f"{DEFAULT_CLIP_ARCH}/{path}", "local")
@@ -122,7 +129,7 @@ def _local_ref(path: Path) -> ModelRef:
 
 
 _HINT_LOCAL = (
-    "Point --model at a folder saved by transformers' save_pretrained (X-CLIP), an open_clip "
+    f"Point {opt('model')} at a folder saved by transformers' save_pretrained (X-CLIP), an open_clip "
     "folder with open_clip_config.json, or a registered name (see `openvid models list`)."
 )
 
@@ -133,7 +140,7 @@ def pull_hint(ref: ModelRef) -> str:
     return (
         f"To get it: run `openvid models pull {target}` on a machine with internet access (it fills the "
         "Hugging Face cache, ~/.cache/huggingface; copy that folder to this machine), or download the "
-        "checkpoint yourself and pass --model /path/to/its/folder."
+        f"checkpoint yourself and pass {opt('model', '/path/to/its/folder')}."
     )
 
 

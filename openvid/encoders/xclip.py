@@ -13,44 +13,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from openvid.config import Settings, resolve_device, resolve_dtype
-from openvid.encoders.base import (
-    Encoder,
-    EncoderSpec,
-    LabelSimilarity,
-    TextFeatures,
-    register_encoder,
-    register_family,
-)
+from openvid.config import Settings, device_and_dtype
+from openvid.encoders.base import Encoder, EncoderSpec, LabelSimilarity, TextFeatures, register_family
 from openvid.encoders.hub import hf_cached, local_fingerprint, model_load_errors
-from openvid.encoders.preprocess import FrameTransform, batches, clip_frames, resample_frames
+from openvid.encoders.preprocess import FrameTransform, batches, clip_frames, interpolation_of, resample_frames
 from openvid.encoders.resolve import ModelRef
-
-register_encoder(
-    EncoderSpec(
-        name="xclip",
-        family="xclip",
-        checkpoint="microsoft/xclip-base-patch32",
-        frames=8,
-        image_size=224,
-        gflops=39,
-        cost_unit="clip",
-        note="trained supervised on Kinetics-400: on K400 labels it is not zero-shot; fast",
-    )
-)
-register_encoder(
-    EncoderSpec(
-        name="xclip-zs",
-        family="xclip",
-        checkpoint="microsoft/xclip-base-patch16-zero-shot",
-        frames=32,
-        image_size=224,
-        gflops=571,
-        cost_unit="clip",
-        note="trained for zero-shot; published top-1 HMDB-51 44.6, UCF-101 72.0, K600 65.2",
-        window_s=8.0,
-    )
-)
 
 _FILES = ["config.json", "model.safetensors", "pytorch_model.bin"]
 _PROCESSOR_FILES = ["preprocessor_config.json", "tokenizer_config.json"]
@@ -76,8 +43,7 @@ class XClipEncoder(Encoder):
 
         hf_logging.disable_progress_bar()
 
-        device = resolve_device(settings.device)
-        dtype = resolve_dtype(device, settings.dtype)
+        device, dtype = device_and_dtype(settings)
         # A filled cache needs no network: asking the hub first would only add retries offline.
         local_only = ref.source == "local" or cls.is_cached(ref)
         with model_load_errors(ref):
@@ -92,7 +58,7 @@ class XClipEncoder(Encoder):
             crop_size=int(crop["height"]),
             mean=tuple(float(v) for v in image_processor.image_mean),
             std=tuple(float(v) for v in image_processor.image_std),
-            interpolation=_interpolation(getattr(image_processor, "resample", None)),
+            interpolation=interpolation_of(getattr(image_processor, "resample", None)),
             crop_rounding="floor",
         )
         return cls(model, processor.tokenizer, transform, _identity(ref), ref.label, device, dtype,
@@ -205,15 +171,6 @@ class XClipEncoder(Encoder):
         if not videos:
             return LabelSimilarity(np.zeros((0, self.dim), np.float32), np.zeros((0, len(prompt_groups)), np.float32))
         return LabelSimilarity(torch.cat(videos).numpy(), torch.cat(cosines).numpy())
-
-
-def _interpolation(resample: object) -> str:
-    """transformers stores PIL resample codes (2 bilinear, 3 bicubic) or an enum with a name."""
-    codes = {0: "nearest", 2: "bilinear", 3: "bicubic"}
-    if isinstance(resample, int) and resample in codes:
-        return codes[resample]
-    name = str(getattr(resample, "name", resample)).lower()
-    return next((mode for mode in ("bicubic", "bilinear", "nearest") if mode in name), "bilinear")
 
 
 def _unit_numpy(chunks: list[torch.Tensor], dim: int) -> np.ndarray:

@@ -22,44 +22,11 @@ from typing import ClassVar, Sequence
 import numpy as np
 import torch
 
-from openvid.config import Settings, resolve_device, resolve_dtype
+from openvid.config import Settings, device_and_dtype
 from openvid.encoders.preprocess import batches
-from openvid.errors import ModelUnavailable, OpenvidError
+from openvid.errors import ModelUnavailable, UsageError
 from openvid.heads import hf_common
-from openvid.heads.base import Head, HeadSpec, nan_rows, register_head, register_head_family, softmax
-
-register_head(
-    HeadSpec(
-        name="ast",
-        family="ast",
-        checkpoint="MIT/ast-finetuned-audioset-10-10-0.4593",
-        frames=0,
-        image_size=0,
-        trained_on="AudioSet (527 sound classes, multi-label)",
-        note="Audio Spectrogram Transformer fine-tuned on AudioSet; 16 kHz, up to 10.24 s of audio per window; "
-             "scores are per-class sigmoid probabilities (a row does not sum to 1); the checkpoint name gives "
-             "its AudioSet mAP, 0.4593",
-        needs_audio=True,
-        sample_rate=16000,
-        default_weight=0.5,  # what is heard is weaker evidence for what is seen; half the encoder's vote
-    )
-)
-register_head(
-    HeadSpec(
-        name="clap",
-        family="clap",
-        checkpoint="laion/clap-htsat-unfused",
-        frames=0,
-        image_size=0,
-        trained_on="audio-text pairs (LAION CLAP, HTS-AT audio encoder, RoBERTa text encoder); open vocabulary",
-        note="scores the taxonomy's own labels as 'the sound of {label}'; 48 kHz, up to 10 s of audio per "
-             "window (the middle 10 s of a longer one)",
-        needs_audio=True,
-        sample_rate=48000,
-        open_vocabulary=True,
-        default_weight=0.5,  # what is heard is weaker evidence for what is seen; half the encoder's vote
-    )
-)
+from openvid.heads.base import Head, HeadSpec, nan_rows, register_head_family, softmax
 
 
 class AudioHead(Head):
@@ -115,8 +82,7 @@ class ASTHead(AudioHead):
         hf_logging.disable_progress_bar()
         source = hf_common.resolve_source(spec, checkpoint)
         local_only = source.local or hf_common.is_cached(source.checkpoint)
-        device = resolve_device(settings.device)
-        dtype = resolve_dtype(device, settings.dtype)
+        device, dtype = device_and_dtype(settings)
         config, model = hf_common.load_model(source, "ASTForAudioClassification", "audio-spectrogram-transformer",
                                              local_only)
         with hf_common.load_errors(source):
@@ -126,7 +92,7 @@ class ASTHead(AudioHead):
                 source.checkpoint, f"its feature extractor makes {extractor.max_length}x{extractor.num_mel_bins} "
                 f"spectrograms but the model takes {config.max_length}x{config.num_mel_bins}",
                 "Save the checkpoint with the feature extractor it was trained with.")
-        chosen = hf_common.choose_labels(spec.name, source.checkpoint, hf_common.config_labels(config.id2label), labels)
+        chosen = hf_common.choose_labels(spec.name, source.checkpoint, hf_common.config_labels(config.id2label, spec.name), labels)
         model.to(device=device, dtype=dtype)
         return cls(spec, model, extractor, chosen, hf_common.identity(spec.family, source), device, dtype,
                    settings.batch_size)
@@ -180,8 +146,7 @@ class ClapHead(AudioHead):
         hf_logging.disable_progress_bar()
         source = hf_common.resolve_source(spec, checkpoint)
         local_only = source.local or hf_common.is_cached(source.checkpoint, _CLAP_PROCESSOR_FILES)
-        device = resolve_device(settings.device)
-        dtype = resolve_dtype(device, settings.dtype)
+        device, dtype = device_and_dtype(settings)
         _, model = hf_common.load_model(source, "ClapModel", "clap", local_only)
         with hf_common.load_errors(source):
             processor = ClapProcessor.from_pretrained(source.checkpoint, local_files_only=local_only)
@@ -208,7 +173,7 @@ class ClapHead(AudioHead):
         """Score these labels from now on (the text side is encoded once, here)."""
         labels = [str(label) for label in labels]
         if not labels:
-            raise OpenvidError("the clap head needs at least one label to score; give the taxonomy some labels")
+            raise UsageError("the clap head needs at least one label to score; give the taxonomy some labels")
         vectors = [self._encode_text(chunk) for chunk in batches(self.prompts(labels), 256)]
         self.text_vectors = torch.cat(vectors)
         self.labels = labels
@@ -244,8 +209,8 @@ class ClapHead(AudioHead):
     def logits(self, waves: list[np.ndarray]) -> np.ndarray:
         """`logits_per_audio`: logit_scale_a.exp() times the cosine with each label's prompt."""
         if self.text_vectors is None:
-            raise OpenvidError("the clap head has no labels yet; call set_labels(labels) with the taxonomy's "
-                               "labels before predict")
+            raise UsageError("the clap head has no labels yet; call set_labels(labels) with the taxonomy's "
+                             "labels before predict")
         audio = self.audio_vectors(waves)
         scale = self.model.logit_scale_a.exp()
         return (scale * audio @ self.text_vectors.to(audio.dtype).T).float().cpu().numpy()
@@ -255,8 +220,8 @@ class ClapHead(AudioHead):
 
     def predict(self, clips: Sequence) -> np.ndarray:
         if self.text_vectors is None:
-            raise OpenvidError("the clap head has no labels yet; call set_labels(labels) with the taxonomy's "
-                               "labels before predict")
+            raise UsageError("the clap head has no labels yet; call set_labels(labels) with the taxonomy's "
+                             "labels before predict")
         return super().predict(clips)
 
 

@@ -31,13 +31,13 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from openvid.config import Settings, resolve_device, resolve_dtype
+from openvid.config import Settings, device_and_dtype
 from openvid.encoders.preprocess import FrameTransform, batches
 from openvid.errors import ModelUnavailable
 from openvid.heads import torch_common as tc
-from openvid.heads.base import HeadSpec, head_frames, nan_rows, register_head, register_head_family
-from openvid.media.segments import central_range
+from openvid.heads.base import HeadSpec, head_frames, nan_rows, register_head_family
 from openvid.heads.pytorchvideo_heads import SIDE, as_tuples, import_pytorchvideo, pack_pathways, zoo_transform
+from openvid.media.segments import central_range
 
 SAMPLE_RATE = 16000
 N_FFT = 512  # 32 ms at 16 kHz
@@ -47,25 +47,8 @@ AUDIO_FRAMES = 128
 LOGMEL_MEAN = -7.03
 LOGMEL_STD = 4.66
 LOG_FLOOR = 1e-10
-CROP = 224
-CLASSIFIER = "blocks.6.proj.weight"
-
-register_head(
-    HeadSpec(
-        name="avslowfast",
-        family="avslowfast",
-        checkpoint=None,
-        frames=32,
-        clip_seconds=32 * 2 / 30,  # as SlowFast R50: 32 fast frames, sampling rate 2, at 30 fps
-        image_size=CROP,
-        trained_on="your own classes: no published checkpoint (bring one and its labels file)",
-        note="Audiovisual SlowFast R50 (PyTorchVideo builder): 32 fast + 8 slow frames, short side 256, crop 224, "
-             "plus 128 x 80 log-mel frames of 16 kHz audio; clips without audio get no vote",
-        needs_audio=True,
-        sample_rate=SAMPLE_RATE,
-    )
-)
-
+CROP = 224  # heads.json's image_size: the builder's 7 x 7 pools need 224
+CLASSIFIER = "blocks.6.proj.weight"  # the default of options.classifier
 
 def log_mel_frames(waveform: np.ndarray, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """float32 [1, 128, 1, 80] normalised log-mel input of the audio pathway (see the module notes)."""
@@ -116,10 +99,10 @@ class AVSlowFastHead(tc.TorchVideoHead):
         if checkpoint is None:  # load_head refuses this first; kept for direct callers
             raise ModelUnavailable(spec.name, "this head has no published default weights",
                                    tc.local_hint(spec.name))
-        device = resolve_device(settings.device)
-        dtype = resolve_dtype(device, settings.dtype)
+        device, dtype = device_and_dtype(settings)
+        side = int(spec.options.get("short_side", SIDE))
         loaded = tc.read_checkpoint(spec, checkpoint, "")
-        outputs = tc.classes_in(loaded.state, CLASSIFIER, loaded.label, spec.name)
+        outputs = tc.classes_in(loaded.state, spec.options.get("classifier", CLASSIFIER), loaded.label, spec.name)
         names = tc.output_labels(spec.name, outputs, labels, tc.kinetics400_labels(), loaded.label)
         builders = import_pytorchvideo("pytorchvideo.models.audio_visual_slowfast")
         model = tc.build_model(spec.name, loaded.label, lambda: builders.create_audio_visual_slowfast(
@@ -128,7 +111,7 @@ class AVSlowFastHead(tc.TorchVideoHead):
         _quiet_fusion(model)
         model.eval().to(device=device, dtype=dtype)
         return cls(spec, model, names, loaded.identity, device, dtype, settings.batch_size,
-                   spec.frames, SIDE, transform=zoo_transform(crop=CROP))
+                   spec.frames, side, transform=zoo_transform(crop=spec.image_size or CROP, side=side))
 
     @classmethod
     def is_cached(cls, spec: HeadSpec) -> bool:

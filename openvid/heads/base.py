@@ -5,9 +5,13 @@ lets it vote beside the open-vocabulary encoder: its labels are mapped onto a ta
 (`openvid.scoring.head_mapping`) and its probabilities fused with the zero-shot ones
 (`openvid.scoring.fusion`). Heads never see SQLite or FAISS.
 
-Adding a head family is one file: subclass `Head`, implement `_load` (and `predict`), decorate it
-with `@register_head_family("name")`, and describe its named checkpoints with
-`register_head(HeadSpec(...))`.
+Named heads are data: one entry each in `openvid/data/models/heads.json` (read by
+`openvid.registry`; listing them imports no model library), in listing order: video heads by
+library, then audio, then audio-visual. A checkpoint of a known family is one entry there and no
+code (family-specific facts, such as a torchvision builder, go in its "options"). A new family is
+one module: subclass `Head`, implement `load` (and `predict`), decorate it with
+`@register_head_family("name")`, and name the module under "families" in heads.json so it is
+imported when one of its heads is loaded. `register_head(HeadSpec(...))` adds a head from code.
 
 Input: heads get the same `Clip` objects the encoder gets. A head reads its own frame count with
 `clip.frames_for(self.frames_per_clip, self.clip_seconds)` (sampled by time from the same decode
@@ -24,11 +28,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from openvid.errors import ModelUnavailable, OpenvidError, UnknownChoice
+from openvid.errors import ModelUnavailable, OpenvidError, UsageError, opt
+from openvid.registry import Figure, Registry, spec_from_entry
 
 if TYPE_CHECKING:  # pragma: no cover
     from openvid.config import Settings
@@ -54,10 +59,21 @@ class HeadSpec:
     # None (or a window shorter than this): over the whole window.
     clip_seconds: float | None = None
     open_vocabulary: bool = False  # labels come from the taxonomy (CLAP), not from the checkpoint
+    gflops: float | None = None  # cost per `cost_unit` ("clip", "view"); None: not published
+    cost_unit: str = ""
+    published: tuple[Figure, ...] = ()  # its authors' figures, with their source; () when none are known
+    # What the family's module needs beyond the fields above to build this checkpoint (a torchvision
+    # builder and classifier key...), so that a new checkpoint of a known family is data only.
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> "HeadSpec":
+        """The spec one entry of heads.json describes."""
+        return spec_from_entry(cls, entry)
 
 
 class Head(ABC):
-    """A closed-set classifier over clips (see DESIGN.md, 'Contracts')."""
+    """A closed-set classifier over clips (see docs/architecture.md, "Contracts")."""
 
     spec: HeadSpec
     labels: list[str]
@@ -88,7 +104,7 @@ class Head(ABC):
 
     def set_labels(self, labels: Sequence[str]) -> None:
         """Open-vocabulary heads (CLAP) score whatever labels they are given; closed ones refuse."""
-        raise OpenvidError(f"head {self.name!r} has a fixed label space and cannot take new labels")
+        raise UsageError(f"head {self.name!r} has a fixed label space and cannot take new labels")
 
     # -- loading ----------------------------------------------------------------------------
     @classmethod
@@ -129,48 +145,44 @@ class HeadChoice:
     extra: dict = field(default_factory=dict)
 
 
-_SPECS: dict[str, HeadSpec] = {}
-_FAMILIES: dict[str, type[Head]] = {}
+HEADS: Registry[HeadSpec] = Registry("head", "heads.json", HeadSpec.from_entry)
+"""The heads: the shipped heads.json, then whatever code registers (`HEADS.scoped()` in tests)."""
 
 
 def register_head(spec: HeadSpec) -> HeadSpec:
-    _SPECS[spec.name] = spec
-    return spec
+    """Add a head from code (the data file is the usual place)."""
+    return HEADS.register(spec)
 
 
 def register_head_family(name: str) -> Callable[[type[Head]], type[Head]]:
-    def decorator(cls: type[Head]) -> type[Head]:
-        _FAMILIES[name] = cls
-        return cls
-
-    return decorator
-
-
-def _load_builtin_families() -> None:
-    # Importing the family modules registers them; lazy so `import openvid` stays light. The order
-    # is the listing order: video heads by library, then audio, then audio-visual.
-    import importlib
-
-    for module in ("transformers_heads", "torchvision_heads", "pytorchvideo_heads", "audio_heads", "audio_visual"):
-        importlib.import_module(f"openvid.heads.{module}")
+    """Class decorator: this `Head` subclass loads the heads of family `name`."""
+    return HEADS.register_family(name)
 
 
 def list_heads() -> list[HeadSpec]:
-    _load_builtin_families()
-    return list(_SPECS.values())
+    """Every named head, in the data file's order (then those registered from code)."""
+    return HEADS.specs()
 
 
 def get_head_spec(name: str) -> HeadSpec:
-    _load_builtin_families()
-    try:
-        return _SPECS[name]
-    except KeyError:
-        raise UnknownChoice("head", name, list(_SPECS)) from None
+    """The named head, or UnknownChoice listing the names that exist."""
+    return HEADS.get(name)
 
 
 def head_family(spec: HeadSpec) -> type[Head]:
-    _load_builtin_families()
-    return _FAMILIES[spec.family]
+    """The Head class of the spec's family (its module is imported here, on first use)."""
+    return HEADS.family(spec.family)
+
+
+def checkpoint_opt(head: str, path: str = "/path/to/weights") -> str:
+    """The option that gives `head` the user's own weights, for error messages (see `openvid.errors.opt`):
+    `HeadChoice(head, checkpoint=...)` in the API, `--checkpoint HEAD=PATH` at the command line."""
+    return opt("checkpoint", f"{head}={path}")
+
+
+def labels_opt(head: str, path: str = "/path/to/labels.txt") -> str:
+    """The option that names the labels of `head`'s own weights (`labels_file`; `--labels HEAD=FILE`)."""
+    return opt("labels_file", f"{head}={path}")
 
 
 def read_labels_file(path: str | Path) -> list[str]:
@@ -179,8 +191,8 @@ def read_labels_file(path: str | Path) -> list[str]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise OpenvidError(f"cannot read the labels file {path}: {exc.strerror or exc}; pass a text file "
-                           "with one label per line, in the model's output order") from None
+        raise UsageError(f"cannot read the labels file {path}: {exc.strerror or exc}; pass a text file "
+                         "with one label per line, in the model's output order") from None
     labels = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     if not labels:
         raise OpenvidError(f"the labels file {path} has no labels; write one label per line")
@@ -204,12 +216,12 @@ def load_head(choice: str | HeadChoice, settings: "Settings | None" = None) -> H
     if spec.checkpoint is None and choice.checkpoint is None:
         raise ModelUnavailable(
             spec.name, "this head has no published default weights",
-            f"Train or obtain a {spec.name} checkpoint and pass it with --checkpoint {spec.name}=/path/to/weights "
-            f"and its labels with --labels {spec.name}=/path/to/labels.txt (one label per line).")
+            f"Train or obtain a {spec.name} checkpoint and pass it with {checkpoint_opt(spec.name)} "
+            f"and its labels with {labels_opt(spec.name)} (one label per line).")
     head = head_family(spec).load(spec, settings or Settings.from_env(), checkpoint=choice.checkpoint, labels=labels)
     if not head.open_vocabulary and labels is not None and len(head.labels) != len(labels):
-        raise OpenvidError(f"{choice.labels_file} lists {len(labels)} labels but the {spec.name} weights have "
-                           f"{len(head.labels)} outputs; give one label per output, in order")
+        raise UsageError(f"{choice.labels_file} lists {len(labels)} labels but the {spec.name} weights have "
+                         f"{len(head.labels)} outputs; give one label per output, in order")
     return head
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 from openvid.encoders.hub import hf_cached, local_fingerprint
-from openvid.errors import ModelUnavailable, OpenvidError
+from openvid.errors import ModelUnavailable, OpenvidError, UsageError
+from openvid.heads.base import checkpoint_opt, labels_opt
 
 if TYPE_CHECKING:  # pragma: no cover
     from openvid.encoders.preprocess import FrameTransform
@@ -41,7 +42,7 @@ def resolve_source(spec: "HeadSpec", checkpoint: str | None) -> HFSource:
     if checkpoint is None:
         if spec.checkpoint is None:  # load_head refuses this first; kept for direct callers
             raise ModelUnavailable(spec.name, "this head has no default weights",
-                                   f"Pass a checkpoint folder with --checkpoint {spec.name}=/path/to/folder.")
+                                   f"Pass a checkpoint folder with {checkpoint_opt(spec.name, '/path/to/folder')}.")
         return HFSource(spec.name, spec.checkpoint, local=False, default=True)
     path = Path(checkpoint).expanduser()
     if path.exists():
@@ -56,7 +57,7 @@ def resolve_source(spec: "HeadSpec", checkpoint: str | None) -> HFSource:
 
 
 def _local_hint(head: str) -> str:
-    return (f"Pass --checkpoint {head}=/path/to/folder, a folder written by transformers' save_pretrained "
+    return (f"Pass {checkpoint_opt(head, '/path/to/folder')}, a folder written by transformers' save_pretrained "
             "(config.json, the weights and the processor's config).")
 
 
@@ -69,7 +70,7 @@ def pull_hint(source: HFSource) -> str:
                "older than 0.34)")
     return (f"To get it: {how} on a machine with internet access (it fills the Hugging Face cache, "
             "~/.cache/huggingface; copy that folder to this machine), or download the checkpoint yourself "
-            f"and pass --checkpoint {source.head}=/path/to/its/folder.")
+            f"and pass {checkpoint_opt(source.head, '/path/to/its/folder')}.")
 
 
 @contextlib.contextmanager
@@ -136,7 +137,7 @@ def identity(family: str, source: HFSource) -> str:
     return f"{family}:{source.checkpoint}#{local_fingerprint(Path(source.checkpoint))}"
 
 
-def config_labels(id2label: Mapping) -> list[str]:
+def config_labels(id2label: Mapping, head: str = "NAME") -> list[str]:
     """A transformers config's label names in output order (its keys may be ints or strings)."""
     try:
         ordered = sorted((int(key), str(name)) for key, name in (id2label or {}).items())
@@ -144,7 +145,7 @@ def config_labels(id2label: Mapping) -> list[str]:
         raise OpenvidError(f"the checkpoint's id2label has a key that is not a number: {exc}") from None
     if [key for key, _ in ordered] != list(range(len(ordered))):
         raise OpenvidError("the checkpoint's id2label does not number its labels 0..n-1; "
-                           "pass the label names with --labels NAME=/path/to/labels.txt")
+                           f"pass the label names with {labels_opt(head)}")
     return [name for _, name in ordered]
 
 
@@ -154,8 +155,8 @@ def choose_labels(head: str, checkpoint: str, own: list[str], given: Sequence[st
         return own
     given = [str(label) for label in given]
     if len(given) != len(own):
-        raise OpenvidError(f"{len(given)} labels were given for {head} but the weights at {checkpoint} have "
-                           f"{len(own)} outputs; give one label per output, in the model's output order")
+        raise UsageError(f"{len(given)} labels were given for {head} but the weights at {checkpoint} have "
+                         f"{len(own)} outputs; give one label per output, in the model's output order")
     return given
 
 
@@ -165,8 +166,7 @@ def frame_transform(image_processor: object) -> "FrameTransform":
     Everything comes from the checkpoint's processor config: the size (a shortest edge, or an exact
     height and width), crop, mean, std, interpolation.
     """
-    from openvid.encoders.preprocess import FrameTransform
-    from openvid.encoders.xclip import _interpolation
+    from openvid.encoders.preprocess import FrameTransform, interpolation_of
 
     size = _as_dict(getattr(image_processor, "size", None))
     crop = _as_dict(getattr(image_processor, "crop_size", None)) or size
@@ -190,7 +190,7 @@ def frame_transform(image_processor: object) -> "FrameTransform":
         crop_size=crop_size,
         mean=mean,
         std=std,
-        interpolation=_interpolation(getattr(image_processor, "resample", None)),
+        interpolation=interpolation_of(getattr(image_processor, "resample", None)),
         crop_rounding="floor",
         resize_size=exact,
     )

@@ -33,48 +33,21 @@ from typing import Any, Sequence
 
 import torch
 
-from openvid.config import Settings, resolve_device, resolve_dtype
+from openvid.config import Settings, device_and_dtype
 from openvid.encoders.preprocess import FrameTransform
+from openvid.errors import OpenvidError
 from openvid.heads import torch_common as tc
-from openvid.heads.base import HeadSpec, head_frames, register_head, register_head_family
+from openvid.heads.base import HeadSpec, head_frames, register_head_family
 
-ZOO = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics"
+ZOO = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics"  # where heads.json's checkpoints live
 MEAN = (0.45, 0.45, 0.45)  # the model cards' mean and std (Kinetics statistics of PySlowFast)
 STD = (0.225, 0.225, 0.225)
-SIDE = 256  # the cards' side_size and crop_size for both models
+SIDE = 256  # the cards' side_size and crop_size for both models (a spec's options.short_side)
 SLOWFAST_ALPHA = 4  # frame-rate ratio of the fast to the slow pathway (the card's slowfast_alpha)
 
-register_head(
-    HeadSpec(
-        name="x3d_m",
-        family="x3d",
-        checkpoint=f"{ZOO}/X3D_M.pyth",
-        frames=16,
-        clip_seconds=16 * 5 / 30,  # 16 frames, sampling rate 5, at 30 fps (model card)
-        image_size=SIDE,
-        trained_on="Kinetics-400 (400 classes)",
-        note="X3D-M from PyTorchVideo's zoo; 16 frames over ~2.7 s, short side 256, crop 256; zoo K400 top-1 "
-             "75.9 (30 views); 3.8M params, 6.7 GFLOPs per view: the cheapest video head",
-    )
-)
-register_head(
-    HeadSpec(
-        name="slowfast_r50",
-        family="slowfast",
-        checkpoint=f"{ZOO}/SLOWFAST_8x8_R50.pyth",
-        frames=32,
-        clip_seconds=32 * 2 / 30,  # 32 fast frames, sampling rate 2, at 30 fps (model card)
-        image_size=SIDE,
-        trained_on="Kinetics-400 (400 classes)",
-        note="SlowFast R50 8x8 from PyTorchVideo's zoo; 32 fast + 8 slow frames over ~2.1 s, short side 256, "
-             "crop 256; zoo K400 top-1 76.9 (30 views); 35M params, 66 GFLOPs per view",
-    )
-)
-
-
-def zoo_transform(crop: int = SIDE) -> FrameTransform:
+def zoo_transform(crop: int = SIDE, side: int = SIDE) -> FrameTransform:
     """The model cards' video transform as one batched op: /255, normalise, short side 256, crop."""
-    return FrameTransform(resize_to=SIDE, crop_size=crop, mean=MEAN, std=STD, interpolation="bilinear",
+    return FrameTransform(resize_to=side, crop_size=crop, mean=MEAN, std=STD, interpolation="bilinear",
                           crop_rounding="round",  # CenterCropVideo: int(round((H - S) / 2))
                           antialias=False, quantize=False)  # interpolate() on normalised float frames
 
@@ -98,15 +71,22 @@ def as_tuples(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class _Arch:
+class Arch:
+    """How to build and feed a zoo head, from its spec's options (heads.json)."""
+
     builder: str  # function of pytorchvideo.models.hub that builds the zoo architecture
     classifier: str  # state-dict key of the final layer's weight: its rows are the classes
+    side: int  # short side the frames are scaled to before the crop (spec.image_size)
 
-
-_ARCHS = {
-    "x3d_m": _Arch("x3d_m", "blocks.5.proj.weight"),
-    "slowfast_r50": _Arch("slowfast_r50", "blocks.6.proj.weight"),
-}
+    @classmethod
+    def of(cls, spec: HeadSpec) -> "Arch":
+        """options: "builder" (default: the head's name), "classifier", "short_side" (default 256)."""
+        options = spec.options
+        if "classifier" not in options:
+            raise OpenvidError(f"the zoo head {spec.name!r} needs options \"classifier\" (the state-dict key of its "
+                               f"final layer's weight); its entry has {dict(options)}")
+        return cls(str(options.get("builder", spec.name)), str(options["classifier"]),
+                   int(options.get("short_side", SIDE)))
 
 
 class ZooHead(tc.TorchVideoHead):
@@ -120,9 +100,8 @@ class ZooHead(tc.TorchVideoHead):
     @classmethod
     def load(cls, spec: HeadSpec, settings: Settings, checkpoint: str | None = None,
              labels: Sequence[str] | None = None) -> "ZooHead":
-        arch = _ARCHS[spec.name]
-        device = resolve_device(settings.device)
-        dtype = resolve_dtype(device, settings.dtype)
+        arch = Arch.of(spec)
+        device, dtype = device_and_dtype(settings)
         loaded = tc.read_checkpoint(spec, checkpoint, str(spec.checkpoint))
         outputs = tc.classes_in(loaded.state, arch.classifier, loaded.label, spec.name)
         names = tc.output_labels(spec.name, outputs, labels, tc.kinetics400_labels(), loaded.label)
@@ -131,8 +110,9 @@ class ZooHead(tc.TorchVideoHead):
             pretrained=False, model_num_class=outputs, **as_tuples(loaded.arch)))
         tc.load_weights(model, loaded.state, loaded.label, spec.name)
         model.eval().to(device=device, dtype=dtype)
-        return cls(spec, model, names, loaded.identity, device, dtype, settings.batch_size, spec.frames, SIDE,
-                   transform=zoo_transform(), probabilities=ends_in_softmax(model))
+        return cls(spec, model, names, loaded.identity, device, dtype, settings.batch_size, spec.frames, arch.side,
+                   transform=zoo_transform(crop=spec.image_size, side=arch.side),
+                   probabilities=ends_in_softmax(model))
 
     @classmethod
     def known_labels(cls, spec: HeadSpec) -> list[str]:

@@ -32,8 +32,8 @@ import torch
 
 from openvid.encoders.hub import local_fingerprint
 from openvid.encoders.preprocess import batches
-from openvid.errors import ModelUnavailable, OpenvidError
-from openvid.heads.base import Head, HeadSpec, read_labels_file, softmax
+from openvid.errors import ModelUnavailable, OpenvidError, UsageError
+from openvid.heads.base import Head, HeadSpec, checkpoint_opt, labels_opt, read_labels_file, softmax
 
 KINETICS400_FILE = Path(__file__).resolve().parents[1] / "data" / "kinetics400.txt"
 MAX_BATCH = 8  # clips per forward pass on a GPU: a 32-frame 256 px clip is 25 MB of input alone
@@ -65,9 +65,9 @@ def pull_hint(head: str) -> str:
     folder = Path(torch.hub.get_dir()) / "checkpoints"
     return (f"To get it: run `openvid models pull {head}` on a machine with internet access (it saves the file "
             "in torch hub's checkpoint folder, ~/.cache/torch/hub/checkpoints; copy the file into that folder on "
-            f"this machine, here {folder}), or pass your own weights with --checkpoint "
-            f"{head}=/path/to/state_dict.pth (and --labels {head}=labels.txt if they do not have the 400 Kinetics "
-            "classes).")
+            f"this machine, here {folder}), or pass your own weights with "
+            f"{checkpoint_opt(head, '/path/to/state_dict.pth')} (and {labels_opt(head, 'labels.txt')} if they do not "
+            "have the 400 Kinetics classes).")
 
 
 def fetch(url: str, checkpoint: str, head: str, check_hash: bool = False) -> Path:
@@ -138,7 +138,7 @@ def _unwrap(loaded: Any) -> dict[str, torch.Tensor] | None:
 
 
 def local_hint(head: str) -> str:
-    return (f"Pass --checkpoint {head}=/path/to/weights: a state_dict saved with torch.save(model.state_dict(), "
+    return (f"Pass {checkpoint_opt(head)}: a state_dict saved with torch.save(model.state_dict(), "
             f"path) or a PyTorchVideo .pyth file, of the {head} architecture (a variant described by a "
             f"<stem>{ARCH_SUFFIX} file next to it).")
 
@@ -219,14 +219,13 @@ def output_labels(head: str, outputs: int, given: Sequence[str] | None, default:
     """The user's labels (one per output), else the default list when the sizes agree."""
     if given is not None:
         if len(given) != outputs:
-            raise OpenvidError(f"{len(given)} labels were given for {head} but the weights at {checkpoint} have "
-                               f"{outputs} outputs; give one label per output, in the model's output order")
+            raise UsageError(f"{len(given)} labels were given for {head} but the weights at {checkpoint} have "
+                             f"{outputs} outputs; give one label per output, in the model's output order")
         return [str(label) for label in given]
     if outputs == len(default):
         return list(default)
     raise OpenvidError(f"the {head} weights at {checkpoint} have {outputs} outputs, not the {len(default)} Kinetics "
-                       f"classes; pass their names with --labels {head}=/path/to/labels.txt (one per line, in output "
-                       "order)")
+                       f"classes; pass their names with {labels_opt(head)} (one per line, in output order)")
 
 
 def load_weights(model: torch.nn.Module, state: Mapping[str, torch.Tensor], checkpoint: str, head: str) -> None:

@@ -7,6 +7,10 @@ preset object; its resize runs on uint8 tensors without antialiasing (hard-coded
 forward), so the `FrameTransform` built here rounds after resizing and turns antialiasing off, and
 tests hold it equal to the preset itself.
 
+Which builder makes each head and the state-dict key of its classifier are data (the entry's
+"options" in openvid/data/models/heads.json: builder, classifier, and the variant builder a
+`.arch.json` sidecar feeds), so another torchvision video checkpoint is one entry there.
+
 Frames per clip are the `clip_len` torchvision evaluated each checkpoint with (`meta["_docs"]`):
 swin3d_t 32 (at frame_rate=15, about 2.1 s), mvit_v2_s 16 (frame_rate=7.5, 2.1 s), r2plus1d_18 16
 (frame_rate=15, about 1.1 s). A test checks these against the docs strings.
@@ -28,51 +32,11 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from openvid.config import Settings, resolve_device, resolve_dtype
+from openvid.config import Settings, device_and_dtype
 from openvid.encoders.preprocess import FrameTransform
 from openvid.errors import OpenvidError
 from openvid.heads import torch_common as tc
-from openvid.heads.base import HeadSpec, head_frames, register_head, register_head_family
-
-register_head(
-    HeadSpec(
-        name="swin3d_t",
-        family="torchvision",
-        checkpoint="Swin3D_T_Weights.KINETICS400_V1",
-        frames=32,
-        clip_seconds=32 / 15,  # clip_len 32 at frame_rate 15 (meta docs)
-        image_size=224,
-        trained_on="Kinetics-400 (400 classes)",
-        note="Video Swin-T ported to torchvision; 32 frames over ~2.1 s, resize 256, crop 224; torchvision's "
-             "K400 top-1 77.7 (12 clips per video); 28M params, 44 GFLOPs per clip",
-    )
-)
-register_head(
-    HeadSpec(
-        name="mvit_v2_s",
-        family="torchvision",
-        checkpoint="MViT_V2_S_Weights.KINETICS400_V1",
-        frames=16,
-        clip_seconds=16 / 7.5,  # clip_len 16 at frame_rate 7.5 (meta docs)
-        image_size=224,
-        trained_on="Kinetics-400 (400 classes)",
-        note="MViTv2-S ported from PySlowFast; 16 frames over ~2.1 s, resize 256, crop 224; torchvision's K400 "
-             "top-1 80.8 (5 clips per video); 35M params, 64 GFLOPs per clip",
-    )
-)
-register_head(
-    HeadSpec(
-        name="r2plus1d_18",
-        family="torchvision",
-        checkpoint="R2Plus1D_18_Weights.KINETICS400_V1",
-        frames=16,
-        clip_seconds=16 / 15,  # clip_len 16 at frame_rate 15 (meta docs)
-        image_size=112,
-        trained_on="Kinetics-400 (400 classes)",
-        note="R(2+1)D-18 trained by torchvision; 16 frames over ~1.1 s, resized to 128x171 (aspect not kept), "
-             "crop 112; K400 top-1 67.5 (5 clips per video); 32M params, 41 GFLOPs per clip",
-    )
-)
+from openvid.heads.base import HeadSpec, head_frames, register_head_family
 
 
 def _swin(num_classes: int, kwargs: dict[str, Any]) -> torch.nn.Module:
@@ -100,18 +64,41 @@ def _r2plus1d(num_classes: int, kwargs: dict[str, Any]) -> torch.nn.Module:
     return VideoResNet(BasicBlock, [Conv2Plus1D] * 4, list(kwargs["layers"]), R2Plus1dStem, num_classes=num_classes)
 
 
+# options.variant -> the builder of a non-standard size from a <stem>.arch.json sidecar
+VARIANTS: dict[str, Callable[[int, dict[str, Any]], torch.nn.Module]] = {
+    "swin": _swin, "mvit": _mvit, "r2plus1d": _r2plus1d,
+}
+
+
 @dataclass(frozen=True)
-class _Arch:
+class Arch:
+    """How to build a head's network, from its spec's options (heads.json)."""
+
     builder: str  # torchvision.models.video function that builds the standard architecture
     classifier: str  # state-dict key of the final layer's weight: its rows are the classes
-    variant: Callable[[int, dict[str, Any]], torch.nn.Module]  # builds from <stem>.arch.json
+    variant: Callable[[int, dict[str, Any]], torch.nn.Module] | None  # builds from <stem>.arch.json
 
+    @classmethod
+    def of(cls, spec: HeadSpec) -> "Arch":
+        """options: "builder" (default: the head's name), "classifier", and optionally "variant"."""
+        options = spec.options
+        variant = options.get("variant")
+        if "classifier" not in options or (variant is not None and variant not in VARIANTS):
+            raise OpenvidError(f"the torchvision head {spec.name!r} needs options \"classifier\" (the state-dict key "
+                               f"of its final layer's weight) and may name a \"variant\" ({', '.join(VARIANTS)}); "
+                               f"its entry has {dict(options)}")
+        return cls(str(options.get("builder", spec.name)), str(options["classifier"]),
+                   VARIANTS[variant] if variant else None)
 
-_ARCHS = {
-    "swin3d_t": _Arch("swin3d_t", "head.weight", _swin),
-    "mvit_v2_s": _Arch("mvit_v2_s", "head.1.weight", _mvit),
-    "r2plus1d_18": _Arch("r2plus1d_18", "fc.weight", _r2plus1d),
-}
+    def build(self, outputs: int, kwargs: dict[str, Any]) -> torch.nn.Module:
+        """The standard network, or the variant a sidecar's builder arguments describe."""
+        import torchvision.models.video as video
+
+        if not kwargs:
+            return getattr(video, self.builder)(num_classes=outputs)
+        if self.variant is None:
+            raise TypeError(f"{self.builder} has no variant builder; remove the sidecar for the standard architecture")
+        return self.variant(outputs, kwargs)
 
 
 def weights_of(spec: HeadSpec) -> Any:
@@ -157,17 +144,13 @@ class TorchvisionVideoHead(tc.TorchVideoHead):
     @classmethod
     def load(cls, spec: HeadSpec, settings: Settings, checkpoint: str | None = None,
              labels: Sequence[str] | None = None) -> "TorchvisionVideoHead":
-        import torchvision.models.video as video
-
-        arch = _ARCHS[spec.name]
+        arch = Arch.of(spec)
         weights = weights_of(spec)
-        device = resolve_device(settings.device)
-        dtype = resolve_dtype(device, settings.dtype)
+        device, dtype = device_and_dtype(settings)
         loaded = tc.read_checkpoint(spec, checkpoint, weights.url, f"{spec.checkpoint} ({weights.url})", check_hash=True)
         outputs = tc.classes_in(loaded.state, arch.classifier, loaded.label, spec.name)
         names = tc.output_labels(spec.name, outputs, labels, list(weights.meta["categories"]), loaded.label)
-        model = tc.build_model(spec.name, loaded.label, lambda: arch.variant(outputs, loaded.arch) if loaded.arch
-                               else getattr(video, arch.builder)(num_classes=outputs))
+        model = tc.build_model(spec.name, loaded.label, lambda: arch.build(outputs, loaded.arch))
         tc.load_weights(model, loaded.state, loaded.label, spec.name)
         model.eval().to(device=device, dtype=dtype)
         transform = preset_transform(weights.transforms())

@@ -15,36 +15,10 @@ from typing import ClassVar, Sequence
 import numpy as np
 import torch
 
-from openvid.config import Settings, resolve_device, resolve_dtype
+from openvid.config import Settings, device_and_dtype
 from openvid.encoders.preprocess import FrameTransform, batches
 from openvid.heads import hf_common
-from openvid.heads.base import Head, HeadSpec, head_frames, register_head, register_head_family, softmax
-
-register_head(
-    HeadSpec(
-        name="videomae",
-        family="videomae",
-        checkpoint="MCG-NJU/videomae-base-finetuned-kinetics",
-        frames=16,
-        clip_seconds=16 * 4 / 30,  # 16 frames, sampling stride 4, at Kinetics' ~30 fps
-        image_size=224,
-        trained_on="Kinetics-400 (400 classes)",
-        note="VideoMAE ViT-B, self-supervised pre-training then fine-tuned on Kinetics-400; 16 frames at 224 px; "
-             "model card: top-1 80.9, top-5 94.7 on the Kinetics-400 test set",
-    )
-)
-register_head(
-    HeadSpec(
-        name="timesformer",
-        family="timesformer",
-        checkpoint="facebook/timesformer-base-finetuned-k400",
-        frames=8,
-        clip_seconds=8 * 32 / 30,  # 8 frames, sampling stride 32: longer than a 4 s window, so the whole window
-        image_size=224,
-        trained_on="Kinetics-400 (400 classes)",
-        note="TimeSformer-Base (divided space-time attention) fine-tuned on Kinetics-400; 8 frames at 224 px",
-    )
-)
+from openvid.heads.base import Head, HeadSpec, head_frames, register_head_family, softmax
 
 _PROCESSOR_FILES = ["preprocessor_config.json"]
 
@@ -77,12 +51,11 @@ class TransformersVideoHead(Head):
         hf_logging.disable_progress_bar()
         source = hf_common.resolve_source(spec, checkpoint)
         local_only = source.local or cls._cached(source.checkpoint)  # a filled cache needs no network
-        device = resolve_device(settings.device)
-        dtype = resolve_dtype(device, settings.dtype)
+        device, dtype = device_and_dtype(settings)
         config, model = hf_common.load_model(source, cls.model_class, cls.model_type, local_only)
         with hf_common.load_errors(source):
             image_processor = _image_processor(source.checkpoint, local_only)
-        own = hf_common.config_labels(config.id2label)
+        own = hf_common.config_labels(config.id2label, spec.name)
         chosen = hf_common.choose_labels(spec.name, source.checkpoint, own, labels)
         model.to(device=device, dtype=dtype)
         return cls(spec, model, hf_common.frame_transform(image_processor), chosen,

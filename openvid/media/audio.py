@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from openvid.errors import MediaError, NoAudioError
+from openvid.errors import MediaError, NoAudioError, UsageError
 from openvid.media._guard import check_file, reading
 from openvid.media._packets import check_complete
 from openvid.media.probe import open_container
@@ -33,7 +33,7 @@ def load_audio(
     """
     p = check_file(path)
     if sr <= 0:
-        raise ValueError(f"sample rate must be positive, got {sr}")
+        raise UsageError(f"sample rate must be positive, got {sr}")
     start = 0.0 if start_s is None else float(start_s)
     if start < 0 or (end_s is not None and end_s <= start):
         raise MediaError(p, f"the audio range {start}-{end_s} s is empty or negative; pick start < end, both >= 0")
@@ -132,9 +132,9 @@ def log_mel(
 
     y = np.asarray(waveform, dtype=np.float32)
     if y.ndim != 1:
-        raise ValueError(f"waveform must be 1-D mono samples, got shape {y.shape}")
+        raise UsageError(f"waveform must be 1-D mono samples, got shape {y.shape}")
     if y.size == 0:
-        raise ValueError("waveform is empty; there is no audio to turn into a spectrogram")
+        raise UsageError("waveform is empty; there is no audio to turn into a spectrogram")
     power = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, power=2.0)
     return librosa.power_to_db(power, ref=1.0, top_db=80.0).astype(np.float32)
 

@@ -14,7 +14,7 @@ from types import TracebackType
 
 import numpy as np
 
-from openvid.errors import MediaError
+from openvid.errors import MediaError, UsageError
 from openvid.media.probe import VideoInfo
 
 
@@ -28,7 +28,7 @@ def output_size(width: int, height: int, short_side: int | None) -> tuple[int, i
     if short_side is None:
         return int(height), int(width)
     if short_side < 2:
-        raise ValueError(f"short_side must be at least 2 pixels, got {short_side}")
+        raise UsageError(f"short_side must be at least 2 pixels, got {short_side}")
     if width <= height:
         long_side = height * short_side / width
         return _even(long_side), int(short_side)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from openvid.errors import MediaError
+from openvid.errors import MediaError, UsageError, opt
 from openvid.media.decode import open_video
 from openvid.media.reader import VideoReader
 
@@ -108,7 +108,7 @@ def sample_indices(timestamps: np.ndarray, start_s: float, end_s: float, count: 
     encoders want exactly `count` of them.
     """
     if count < 1:
-        raise ValueError(f"frames per window must be at least 1, got {count}")
+        raise UsageError(f"frames per window must be at least 1, got {count}")
     targets = start_s + (np.arange(count) + 0.5) * ((end_s - start_s) / count)
     return nearest_frames(timestamps, targets)
 
@@ -127,14 +127,14 @@ def plan_windows(
     A video shorter than one window gives one window over all of it.
     """
     if window_s <= 0 or stride_s <= 0:
-        raise ValueError(f"window_s and stride_s must be positive, got {window_s} and {stride_s}")
+        raise UsageError(f"{opt('window_s')} and {opt('stride_s')} must be positive, got {window_s} and {stride_s}")
     if frames_per_window < 1:
-        raise ValueError(f"frames_per_window must be at least 1, got {frames_per_window}")
+        raise UsageError(f"frames_per_window must be at least 1, got {frames_per_window}")
     ts = np.asarray(timestamps, dtype=np.float64)
     if ts.ndim != 1 or len(ts) == 0:
-        raise ValueError("timestamps must be a non-empty 1-D array of frame times")
+        raise UsageError("timestamps must be a non-empty 1-D array of frame times")
     if not np.isfinite(duration_s) or duration_s <= 0:
-        raise ValueError(f"duration_s must be positive, got {duration_s}")
+        raise UsageError(f"duration_s must be positive, got {duration_s}")
     eps = 1e-9 * max(1.0, duration_s)
     windows: list[Window] = []
     k = 0
@@ -234,7 +234,7 @@ def load_clip(
     it); a range that starts outside the video, or is empty, is a MediaError naming the duration.
     """
     if frames < 1:
-        raise ValueError(f"frames must be at least 1, got {frames}")
+        raise UsageError(f"frames must be at least 1, got {frames}")
     with open_video(path, short_side=short_side, backend=backend) as reader:
         duration = reader.info.duration_s
         start = 0.0 if start_s is None else float(start_s)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from openvid.errors import UnknownChoice
+from openvid.errors import UnknownChoice, UsageError
 
 REJECT_ON = ("probability", "cosine")
 
@@ -44,7 +44,7 @@ def fit_threshold(accept_scores: np.ndarray, reject_scores: np.ndarray) -> float
     accept = np.asarray(accept_scores, np.float64)
     reject = np.asarray(reject_scores, np.float64)
     if len(accept) == 0 or len(reject) == 0:
-        raise ValueError("fitting a threshold needs scores on both sides")
+        raise UsageError("fitting a threshold needs scores on both sides")
     observed = np.unique(np.concatenate([accept, reject]))
     best_index, best_score = 0, -1.0
     for index, cut in enumerate(observed):

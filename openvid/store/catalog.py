@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from openvid.errors import IndexError_
+from openvid.errors import UsageError, VideoIndexError
 from openvid.store.db import read_transaction, utcnow, write_transaction
 from openvid.store.schema import segments, video_indexes, videos
 
@@ -69,7 +69,7 @@ class Catalog:
         now = utcnow()
         with write_transaction(self.engine) as conn:
             if conn.execute(select(video_indexes.c.id).where(video_indexes.c.name == name)).first():
-                raise IndexError_(f"an index named {name!r} already exists")
+                raise VideoIndexError(f"an index named {name!r} already exists")
             conn.execute(insert(video_indexes).values(
                 name=name, model=model, encoder=encoder, dim=dim, window_s=window_s, stride_s=stride_s,
                 frames=frames, created_at=now, updated_at=now))
@@ -87,7 +87,7 @@ class Catalog:
             close = difflib.get_close_matches(name, names, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else (
                 f"; indexes here: {', '.join(names)}" if names else "; build one with `openvid index FOLDER`")
-            raise IndexError_(f"no index named {name!r}{hint}")
+            raise VideoIndexError(f"no index named {name!r}{hint}")
         return record
 
     def list_indexes(self) -> list[IndexRecord]:
@@ -124,7 +124,7 @@ class Catalog:
                   replaces: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Store a video and its segments in one transaction; returns (new ids, ids it replaced)."""
         if len(times) != len(vectors):
-            raise ValueError("one vector per segment")
+            raise UsageError("one vector per segment")
         with write_transaction(self.engine) as conn:
             removed = self._delete_videos(conn, [replaces]) if replaces is not None else np.zeros(0, np.int64)
             video_id = conn.execute(insert(videos).values(

@@ -28,7 +28,7 @@ from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 
-from openvid.errors import OpenvidError
+from openvid.errors import OpenvidError, opt
 
 DB_FILENAME = "openvid.db"
 BUSY_TIMEOUT_S = 30.0
@@ -45,8 +45,8 @@ def open_database(home: Path) -> Engine:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OpenvidError(f"cannot create the home folder {path.parent}: {exc}; pick another with --home "
-                           "or OPENVID_HOME") from exc
+        raise OpenvidError(f"cannot create the home folder {path.parent}: {exc}; pick another with "
+                           f"{opt('home', 'DIR')} or OPENVID_HOME") from exc
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_S})
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
@@ -177,7 +177,8 @@ def _refuse_newer(engine: Engine, applied: set[int], known: set[int]) -> None:
     if unknown:
         raise OpenvidError(
             f"{engine.url.database} has schema version {max(unknown)}, newer than this openvid knows "
-            f"({len(known)}); upgrade openvid (pip install -U openvid) or use another --home"
+            f"({len(known)}); upgrade openvid (pip install -U openvid) or use another home folder "
+            f"({opt('home', 'DIR')})"
         )
 
 

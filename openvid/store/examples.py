@@ -26,8 +26,8 @@ import numpy as np
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from openvid.errors import OpenvidError, TaxonomyError
-from openvid.scoring.fewshot import Probe
+from openvid.errors import OpenvidError, TaxonomyError, UsageError
+from openvid.scoring.adapters import Probe
 from openvid.store import builtin_sets
 from openvid.store.db import read_transaction, utcnow, write_transaction
 from openvid.store.models import did_you_mean
@@ -113,7 +113,7 @@ class ExampleStore:
         encoder = _check_encoder(encoder)
         rows = [_check_item(item, index) for index, item in enumerate(items)]
         if not rows:
-            raise OpenvidError("no example clips given; name at least one video file")
+            raise UsageError("no example clips given; name at least one video file")
         dims = sorted({row["dim"] for row in rows})
         if len(dims) > 1:
             raise OpenvidError(f"the example vectors have different dimensions {dims}; one encoder gives one "
@@ -200,7 +200,7 @@ class ExampleStore:
         """
         id_list = None if ids is None else sorted({int(i) for i in ids})
         if id_list is None and label is None and encoder is None and not everything:
-            raise OpenvidError("say which examples to remove: by id, by label, by encoder, or all of them")
+            raise UsageError("say which examples to remove: by id, by label, by encoder, or all of them")
         with write_transaction(self.engine) as conn:
             taxonomy_id = self._resolve(conn, taxonomy, install=False).id
             where = [examples_t.c.taxonomy_id == taxonomy_id]
@@ -324,7 +324,7 @@ class ExampleStore:
             key = (row["source_path"], row["start_s"], row["end_s"])
             where = _describe(*key)
             if key in seen:
-                raise OpenvidError(f"{where} is given twice; name each clip once")
+                raise UsageError(f"{where} is given twice; name each clip once")
             seen.add(key)
             if key in existing:
                 raise OpenvidError(f"{where} is already an example of {label!r} for this model (id {existing[key]}); "
@@ -352,7 +352,7 @@ class ExampleStore:
 
 def _check_encoder(encoder: str) -> str:
     if not isinstance(encoder, str) or not encoder.strip():
-        raise OpenvidError("the encoder identity must be non-empty text (the model's `identity`)")
+        raise UsageError("the encoder identity must be non-empty text (the model's `identity`)")
     return encoder
 
 
@@ -360,14 +360,14 @@ def _check_item(item: Any, index: int) -> dict[str, Any]:
     try:
         source_path, start_s, end_s, vector = item
     except (TypeError, ValueError):
-        raise OpenvidError(f"example {index + 1}: give (source_path, start_s, end_s, vector)") from None
+        raise UsageError(f"example {index + 1}: give (source_path, start_s, end_s, vector)") from None
     if not isinstance(source_path, str) and hasattr(source_path, "__fspath__"):
         source_path = str(source_path)
     if not isinstance(source_path, str) or not source_path:
-        raise OpenvidError(f"example {index + 1}: the source path must be non-empty text; got {source_path!r}")
+        raise UsageError(f"example {index + 1}: the source path must be non-empty text; got {source_path!r}")
     start, end = _seconds(start_s, "start", source_path), _seconds(end_s, "end", source_path)
     if start is not None and end is not None and not start < end:
-        raise OpenvidError(f"{_describe(source_path, start, end)}: the clip must start before it ends")
+        raise UsageError(f"{_describe(source_path, start, end)}: the clip must start before it ends")
     array = np.asarray(vector)
     if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.number) or \
             not np.all(np.isfinite(array)):
@@ -385,7 +385,7 @@ def _seconds(value: Any, what: str, source_path: str) -> float | None:
     except (TypeError, ValueError):
         seconds = math.nan
     if isinstance(value, bool) or not math.isfinite(seconds) or seconds < 0:
-        raise OpenvidError(f"{source_path}: the {what} time must be a number of seconds, 0 or more; got {value!r}")
+        raise UsageError(f"{source_path}: the {what} time must be a number of seconds, 0 or more; got {value!r}")
     return seconds
 
 

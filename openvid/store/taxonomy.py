@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from openvid.errors import TaxonomyError
+from openvid.errors import TaxonomyError, opt
 from openvid.store import builtin_sets, edits
 from openvid.store import io as formats
 from openvid.store.db import open_database, read_transaction, utcnow, write_transaction
@@ -222,14 +222,15 @@ class TaxonomyStore:
         draft = formats.loads(text, fmt, source)
         target = name if name is not None else (draft.name or fallback_name)
         if target is None:
-            raise TaxonomyError(f"{source}: the text names no taxonomy; add a name field or pass a name")
+            raise TaxonomyError(f"{source}: the text names no taxonomy; add a name field or pass "
+                                f"{opt('name', 'NAME')}")
         target = check_name(target, "taxonomy name")
         draft = dataclasses.replace(draft, name=target)
         detail = {"source": source, "format": formats.format_for(None, fmt), "labels": len(draft.labels)}
         with write_transaction(self.engine) as conn:
             row = self._row(conn, target)
             if row is None or not replace:
-                self._check_new_name(conn, target, hint=" or replace it (replace=True, --replace)")
+                self._check_new_name(conn, target, hint=f" or replace it by setting {opt('replace')}")
                 return self._insert(conn, draft, "import", detail)
             self._check_editable(target)
             current, ids = self._load(conn, row)

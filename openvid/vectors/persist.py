@@ -29,8 +29,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from openvid.errors import IndexError_
-from openvid.index.kinds import kind_of
+from openvid.errors import VideoIndexError
+from openvid.vectors.kinds import kind_of
 
 SIDECAR = "vectors.json"
 FORMAT = "openvid-vectors"
@@ -107,7 +107,7 @@ def commit_sidecar(folder: Path, meta: dict) -> None:
 
 
 def read_sidecar(folder: Path, *, verify: bool) -> dict:
-    """The sidecar of ``folder``, checked against the files it names; IndexError_ says what to do.
+    """The sidecar of ``folder``, checked against the files it names; VideoIndexError says what to do.
 
     A save by another process may replace the generation between reading the sidecar and checking
     its files; then the sidecar is read again (a few times) before anything counts as missing."""
@@ -128,42 +128,42 @@ def _read_sidecar(folder: Path, *, verify: bool, retry: bool = True) -> dict:
     path = folder / SIDECAR
     if not path.is_file():
         if folder.is_dir() and any(_DATA_FILE.match(p.name) for p in folder.iterdir()):
-            raise IndexError_(f"{folder}: vector files are present but {SIDECAR} is missing; run `openvid check "
-                              "--fix` to rebuild the vectors from the catalog (or re-index the videos)")
-        raise IndexError_(f"{folder}: no vector index here ({SIDECAR} not found); build one with `openvid index`")
+            raise VideoIndexError(f"{folder}: vector files are present but {SIDECAR} is missing; run `openvid check "
+                                  "--fix` to rebuild the vectors from the catalog (or re-index the videos)")
+        raise VideoIndexError(f"{folder}: no vector index here ({SIDECAR} not found); build one with `openvid index`")
     try:
         raw = path.read_bytes()
         meta = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexError_(f"{path}: unreadable ({exc}); {fix_hint(folder)}") from None
+        raise VideoIndexError(f"{path}: unreadable ({exc}); {fix_hint(folder)}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise IndexError_(f"{path}: not an openvid vector index sidecar; {fix_hint(folder)}")
+        raise VideoIndexError(f"{path}: not an openvid vector index sidecar; {fix_hint(folder)}")
     if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise IndexError_(
+        raise VideoIndexError(
             f"{path}: format version {meta.get('format_version')} was written by a newer openvid "
             f"(this one reads up to {FORMAT_VERSION}); upgrade openvid"
         )
     if meta.get("metric") != "ip":
-        raise IndexError_(f"{path}: metric {meta.get('metric')!r} is not inner product ('ip'); {fix_hint(folder)}")
+        raise VideoIndexError(f"{path}: metric {meta.get('metric')!r} is not inner product ('ip'); {fix_hint(folder)}")
     files = meta.get("files")
     if not isinstance(files, dict) or "index" not in files or not all(
         isinstance(r, dict) and _DATA_FILE.match(str(r.get("name", ""))) and {"bytes", "crc32"} <= r.keys()
         for r in files.values()
     ):
-        raise IndexError_(f"{path}: its list of files is missing or malformed; {fix_hint(folder)}")
+        raise VideoIndexError(f"{path}: its list of files is missing or malformed; {fix_hint(folder)}")
     for role, record in files.items():
         data = folder / record["name"]
         if not data.is_file():
             if retry and path.is_file() and path.read_bytes() != raw:
                 raise _Replaced
-            raise IndexError_(f"{folder}: {SIDECAR} names {record['name']} ({role}) but it is missing; {fix_hint(folder)}")
+            raise VideoIndexError(f"{folder}: {SIDECAR} names {record['name']} ({role}) but it is missing; {fix_hint(folder)}")
         size = data.stat().st_size
         if size != record["bytes"]:
-            raise IndexError_(
+            raise VideoIndexError(
                 f"{data}: {size} bytes on disk but {SIDECAR} recorded {record['bytes']} (torn or replaced file); {fix_hint(folder)}"
             )
         if verify and file_record(data)["crc32"] != record["crc32"]:
-            raise IndexError_(f"{data}: checksum differs from {SIDECAR} (corrupted or replaced file); {fix_hint(folder)}")
+            raise VideoIndexError(f"{data}: checksum differs from {SIDECAR} (corrupted or replaced file); {fix_hint(folder)}")
     return meta
 
 
@@ -186,24 +186,24 @@ def read_folder(folder: Path, *, mmap: bool, verify: bool) -> tuple[dict, faiss.
     path = folder / meta["files"]["index"]["name"]
     absent = [key for key in ("dim", "ntotal", "kind", "spec", "built", "tombstones") if key not in meta]
     if absent or not isinstance(meta["spec"], dict):
-        raise IndexError_(f"{folder / SIDECAR}: fields missing or malformed ({', '.join(absent) or 'spec'}); "
-                          f"{fix_hint(folder)}")
+        raise VideoIndexError(f"{folder / SIDECAR}: fields missing or malformed ({', '.join(absent) or 'spec'}); "
+                              f"{fix_hint(folder)}")
     dim, ntotal, kind = meta["dim"], meta["ntotal"], meta["kind"]
     try:
         index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
     except RuntimeError as exc:
         reason = str(exc).strip().splitlines()[-1][:160]
-        raise IndexError_(f"{path}: FAISS cannot read it ({reason}); {fix_hint(folder)}") from None
+        raise VideoIndexError(f"{path}: FAISS cannot read it ({reason}); {fix_hint(folder)}") from None
     if index.d != dim or index.ntotal != ntotal or kind_of(index) != kind:
-        raise IndexError_(f"{path}: holds {index.ntotal} {index.d}-d vectors ({kind_of(index)}) but {SIDECAR} says "
-                          f"{ntotal} {dim}-d ({kind}); {fix_hint(folder)}")
+        raise VideoIndexError(f"{path}: holds {index.ntotal} {index.d}-d vectors ({kind_of(index)}) but {SIDECAR} says "
+                              f"{ntotal} {dim}-d ({kind}); {fix_hint(folder)}")
     side = None
     if "side_ids" in meta["files"]:
         side = tuple(np.load(folder / meta["files"][role]["name"], mmap_mode="r" if mmap else None, allow_pickle=False)
                      for role in ("side_ids", "side_vectors"))
         if side[1].shape != (len(side[0]), dim):
-            raise IndexError_(f"{folder}: side vectors have shape {side[1].shape}, expected ({len(side[0])}, {dim}); "
-                              f"{fix_hint(folder)}")
+            raise VideoIndexError(f"{folder}: side vectors have shape {side[1].shape}, expected ({len(side[0])}, {dim}); "
+                                  f"{fix_hint(folder)}")
     return meta, index, side
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import faiss
 
-from openvid.errors import IndexError_, UnknownChoice
+from openvid.errors import UnknownChoice, VideoIndexError
 
 FLAT = "Flat"
 GPU_CHOICES = ("auto", "never")
@@ -34,7 +34,7 @@ class IndexSpec:
     """How a `VectorIndex` is built. ``factory=None`` means: choose by size (`choose_index_type`).
 
     The defaults come from ``scripts/bench_search.py`` (see ``docs/benchmarks.md`` and the
-    `openvid.index.vectors` docstring): exact search up to 50,000 vectors, HNSW48 (efConstruction
+    `openvid.vectors.faiss_index` docstring): exact search up to 50,000 vectors, HNSW48 (efConstruction
     80) above, searched with ``ef_search=192``; lower it for speed, raise it for recall.
     """
 
@@ -51,9 +51,9 @@ class IndexSpec:
         for name in ("dim", "hnsw_m", "ef_construction", "ef_search", "nprobe"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise IndexError_(f"{name} must be a positive integer; got {value!r}")
+                raise VideoIndexError(f"{name} must be a positive integer; got {value!r}")
         if not isinstance(self.flat_threshold, int) or self.flat_threshold < 0:
-            raise IndexError_(f"flat_threshold must be an integer >= 0; got {self.flat_threshold!r}")
+            raise VideoIndexError(f"flat_threshold must be an integer >= 0; got {self.flat_threshold!r}")
         if self.use_gpu not in GPU_CHOICES:
             raise UnknownChoice("use_gpu value", str(self.use_gpu), list(GPU_CHOICES))
         if self.factory is not None:
@@ -78,14 +78,14 @@ def choose_index_type(count: int, spec: IndexSpec) -> str:
 def probe_factory(dim: int, factory: str) -> faiss.Index:
     """Build an empty FAISS index from ``factory`` or raise with the valid spellings."""
     if not isinstance(factory, str) or not factory.strip():
-        raise IndexError_(f"factory must be a FAISS factory string such as 'HNSW32'; got {factory!r}")
+        raise VideoIndexError(f"factory must be a FAISS factory string such as 'HNSW32'; got {factory!r}")
     if factory.replace(" ", "").upper().startswith("IDMAP"):
-        raise IndexError_(f"factory {factory!r}: leave out 'IDMap'/'IDMap2', openvid adds the id map itself")
+        raise VideoIndexError(f"factory {factory!r}: leave out 'IDMap'/'IDMap2', openvid adds the id map itself")
     try:
         return faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[-1][:200]
-        raise IndexError_(
+        raise VideoIndexError(
             f"FAISS cannot build factory string {factory!r} for dim {dim} ({first}); use a spelling from "
             "https://github.com/facebookresearch/faiss/wiki/The-index-factory, e.g. 'Flat', 'HNSW32', "
             "'IVF1024,PQ64', or leave factory unset for the automatic choice"

@@ -29,7 +29,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from openvid.errors import OpenvidError, TaxonomyError
-from openvid.indexing import VIDEO_SUFFIXES
+from openvid.archive.ingest import VIDEO_SUFFIXES
 
 CSV_COLUMNS = ("path", "label", "start", "end")
 _MAX_LISTED = 10

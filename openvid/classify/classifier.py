@@ -9,6 +9,7 @@ test stay the encoder's own (heads have no cosine).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -18,6 +19,7 @@ from openvid.encoders import Encoder
 from openvid.errors import TaxonomyError
 from openvid.media import Clip
 from openvid.results import HeadReport, LabelScore, Prediction, SegmentPrediction
+from openvid.scoring.adapters import FewShot
 from openvid.scoring.calibration import is_rejected, multi_label_on
 from openvid.scoring.fusion import ZERO_SHOT, fuse, head_vote
 from openvid.scoring.hierarchy import roll_up
@@ -45,32 +47,6 @@ class ClipScores:
     cosine: np.ndarray
     heads: dict[str, np.ndarray] = field(default_factory=dict)
     video: np.ndarray | None = None
-
-
-@dataclass
-class FewShot:
-    """A taxonomy's examples for this encoder, aligned to the scored labels, and its probe if fitted.
-
-    With a probe, a segment's logits are the probe's; otherwise s·cosine plus the Tip-Adapter cache
-    term alpha·Σ exp(-beta·(1 - cos(query, example))) per label (`openvid.scoring.fewshot`).
-    """
-
-    examples: np.ndarray  # E [m, d], unit
-    example_labels: np.ndarray  # y [m], indices into the classifier's labels
-    alpha: float
-    beta: float
-    probe: Any = None  # openvid.scoring.fewshot.Probe
-
-    def logits(self, cosine: np.ndarray, video: np.ndarray, logit_scale: float) -> np.ndarray:
-        from openvid.scoring.fewshot import cache_logits
-
-        if self.probe is not None:
-            return self.probe.scores(video).logits
-        logits = logit_scale * np.asarray(cosine, np.float64)
-        if self.alpha and len(self.example_labels):
-            logits = logits + self.alpha * cache_logits(video, self.examples, self.example_labels,
-                                                        logits.shape[1], self.beta)
-        return logits
 
 
 @dataclass(frozen=True)
@@ -157,6 +133,18 @@ class TaxonomyClassifier:
         logits = self.fewshot.logits(cosine, video, self.encoder.logit_scale)
         return scores_from_logits(logits, cosine, self.labels, how)
 
+    def probabilities(self, rows: Sequence[ClipScores]) -> np.ndarray:
+        """The whole video's answer over the leaf labels: the fused pool with heads, else `scores`."""
+        probs = self.scores(rows).probs
+        fused, _ = self._fuse(probs, rows)
+        return fused.probs if fused else probs
+
+    def with_fewshot(self, fewshot: FewShot | None) -> "TaxonomyClassifier":
+        """A copy that scores with other examples (evaluation's k-shot draws); this one is unchanged."""
+        other = copy.copy(self)
+        other.fewshot = fewshot
+        return other
+
     def _fuse(self, zero_shot: np.ndarray, rows: Sequence[ClipScores]):
         """The pooled distribution over the leaf labels, and a report per head (None without heads).
 
@@ -201,4 +189,4 @@ def _vote_row(votes: dict[str, np.ndarray] | None, index: int) -> dict[str, floa
     return {name: round(float(share[index]), 6) for name, share in votes.items()}
 
 
-__all__ = ["ClassifyOptions", "ClipScores", "FewShot", "HeadVoter", "TaxonomyClassifier", "ZERO_SHOT"]
+__all__ = ["ZERO_SHOT", "ClassifyOptions", "ClipScores", "HeadVoter", "TaxonomyClassifier"]

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from openvid.errors import OpenvidError
+from openvid.errors import OpenvidError, UsageError
 from openvid.media import Clip
 
 ClipSource = Callable[[str], Iterable[Clip]]
@@ -70,6 +70,8 @@ def _decode_worker(paths: Sequence[str], source: ClipSource, out: queue.Queue, c
                 if pending:
                     out.put(_Chunk(index, pending))
                 out.put(_Done(index))
+            except UsageError:  # the call is wrong, not this file: every file would fail the same way
+                raise
             except OpenvidError as exc:
                 out.put(_Failed(index, exc))
     except BaseException as exc:  # a bug, not bad input: hand it to the main thread to raise

@@ -19,9 +19,9 @@ import numpy as np
 from openvid.encoders import Encoder
 from openvid.errors import MediaError
 from openvid.media import Clip
-from openvid.pipeline import ClipSource, StageTimes, run_batched
+from openvid.media.batches import ClipSource, StageTimes, run_batched
 from openvid.results import Failure
-from openvid.video_index import VideoIndex
+from openvid.archive.video_index import VideoIndex
 
 VIDEO_SUFFIXES = frozenset(
     ".mp4 .m4v .mov .mkv .webm .avi .mpg .mpeg .ts .mts .m2ts .wmv .flv .3gp .ogv".split()

@@ -55,9 +55,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from openvid.errors import IndexError_
-from openvid.index import persist
-from openvid.index.arrays import (
+from openvid.errors import VideoIndexError, opt
+from openvid.vectors import persist
+from openvid.vectors.arrays import (
     SideStore,
     check_ids,
     check_vectors,
@@ -68,7 +68,7 @@ from openvid.index.arrays import (
     positive,
     sample,
 )
-from openvid.index.kinds import (
+from openvid.vectors.kinds import (
     FLAT,
     GPU_MAX_K,
     IndexSpec,
@@ -184,18 +184,18 @@ class VectorIndex:
         ids = check_ids(ids, "ids")
         vectors = check_vectors(vectors, self.dim, "vectors")
         if len(ids) != len(vectors):
-            raise IndexError_(f"got {len(ids)} ids for {len(vectors)} vectors; pass one id per vector")
+            raise VideoIndexError(f"got {len(ids)} ids for {len(vectors)} vectors; pass one id per vector")
         if not len(ids):
             return
         unique, counts = np.unique(ids, return_counts=True)
         if (counts > 1).any():
-            raise IndexError_(f"ids repeated within this add: {sample(unique[counts > 1])}; give each vector its own id")
+            raise VideoIndexError(f"ids repeated within this add: {sample(unique[counts > 1])}; give each vector its own id")
         present = ids[isin_sorted(ids, self._stored_sorted())]
         if present.size:
             alive = present[~isin_sorted(present, self._tomb)]
             if alive.size:
-                raise IndexError_(f"ids {sample(alive)} are already in the index; remove() them first to replace "
-                                  "their vectors")
+                raise VideoIndexError(f"ids {sample(alive)} are already in the index; remove() them first to replace "
+                                      "their vectors")
             self.compact()  # re-using removed ids: their old vectors must leave the graph first
         self._materialise()
         self._index.add_with_ids(vectors, ids)
@@ -254,7 +254,7 @@ class VectorIndex:
         """
         queries = check_vectors(queries, self.dim, "queries", allow_1d=True)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise IndexError_(f"k must be a positive integer; got {k!r}")
+            raise VideoIndexError(f"{opt('k')} must be a positive integer; got {k!r}")
         k = int(k)
         ef = self._ef_search if ef_search is None else positive("ef_search", ef_search)
         nprobe = self._nprobe if nprobe is None else positive("nprobe", nprobe)
@@ -334,7 +334,7 @@ class VectorIndex:
 
     # ---------------------------------------------------------------- persistence
     def save(self, folder: str | Path) -> None:
-        """Write atomically to ``folder`` (see `openvid.index.persist` for the layout and guarantees)."""
+        """Write atomically to ``folder`` (see `openvid.vectors.persist` for the layout and guarantees)."""
         spec = dataclasses.asdict(self.spec)
         spec.update(ef_search=self._ef_search, nprobe=self._nprobe)
         files = persist.write_folder(Path(folder), self._index, self._side.arrays() if self._side else None, {
@@ -353,8 +353,8 @@ class VectorIndex:
         try:
             spec = IndexSpec(**meta["spec"])
         except TypeError as exc:
-            raise IndexError_(f"{folder}: {persist.SIDECAR} has an unknown spec ({exc}); "
-                              f"{persist.fix_hint(Path(folder))}") from None
+            raise VideoIndexError(f"{folder}: {persist.SIDECAR} has an unknown spec ({exc}); "
+                                  f"{persist.fix_hint(Path(folder))}") from None
         if use_gpu is not None:
             spec = dataclasses.replace(spec, use_gpu=use_gpu)
         loaded = cls(spec, index, meta["built"], tombstones=np.unique(meta["tombstones"]), side=side, mapped=mmap)
@@ -412,8 +412,9 @@ class VectorIndex:
         if not index.is_trained:
             need = _training_size(self.dim, factory)
             if len(ids) < need:
-                raise IndexError_(f"{factory!r} needs {need} vectors to train; this index holds {len(ids)}. "
-                                  "Add more vectors first or choose a type that needs no training")
+                raise VideoIndexError(f"{factory!r} needs {need} vectors to train; this index holds {len(ids)}. "
+                                      "Add more vectors first or choose a type that needs no training, such as "
+                                      f"{opt('factory', 'Flat')}")
             index.train(vectors)
         if len(ids):
             index.add_with_ids(vectors, ids)

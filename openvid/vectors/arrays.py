@@ -1,10 +1,10 @@
-"""Input checks and small array helpers for `openvid.index.vectors`."""
+"""Input checks and small array helpers for `openvid.vectors.faiss_index`."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from openvid.errors import IndexError_
+from openvid.errors import VideoIndexError
 
 UNIT_TOLERANCE = 1e-2  # |norm - 1| allowed before a vector counts as not normalised
 
@@ -14,12 +14,12 @@ def check_ids(ids, what: str) -> np.ndarray:
     if array.ndim == 0:
         array = array.reshape(1)
     if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
-        raise IndexError_(f"{what} must be a 1-d array of integers (int64); got dtype {array.dtype}, shape {array.shape}")
+        raise VideoIndexError(f"{what} must be a 1-d array of integers (int64); got dtype {array.dtype}, shape {array.shape}")
     if array.size and array.dtype.kind == "u" and array.max() > np.iinfo(np.int64).max:
-        raise IndexError_(f"{what} must fit in int64")
+        raise VideoIndexError(f"{what} must fit in int64")
     array = np.ascontiguousarray(array, dtype=np.int64)
     if array.size and array.min() < 0:
-        raise IndexError_(f"{what} must be >= 0 (-1 means 'no result' in search output); got {sample(array[array < 0])}")
+        raise VideoIndexError(f"{what} must be >= 0 (-1 means 'no result' in search output); got {sample(array[array < 0])}")
     return array
 
 
@@ -28,29 +28,29 @@ def check_vectors(vectors, dim: int, what: str, *, allow_1d: bool = False) -> np
     if allow_1d and array.ndim == 1:
         array = array[None, :]
     if array.ndim != 2 or array.shape[1] != dim:
-        raise IndexError_(f"{what} must be an n x {dim} array (this index holds {dim}-d vectors; use the encoder "
-                          f"it was built with); got shape {array.shape}")
+        raise VideoIndexError(f"{what} must be an n x {dim} array (this index holds {dim}-d vectors; use the encoder "
+                              f"it was built with); got shape {array.shape}")
     if array.dtype.kind not in "fiu":
-        raise IndexError_(f"{what} must be numeric (float32); got dtype {array.dtype}")
+        raise VideoIndexError(f"{what} must be numeric (float32); got dtype {array.dtype}")
     array = np.ascontiguousarray(array, dtype=np.float32)
     if not len(array):
         return array
     norms = np.sqrt(np.einsum("ij,ij->i", array, array))  # NaN or inf anywhere in a row shows here
     finite = np.isfinite(norms)
     if not finite.all():
-        raise IndexError_(f"{what} rows {sample(np.flatnonzero(~finite))} contain NaN or inf; drop or re-encode them")
+        raise VideoIndexError(f"{what} rows {sample(np.flatnonzero(~finite))} contain NaN or inf; drop or re-encode them")
     bad = np.abs(norms - 1.0) > UNIT_TOLERANCE
     if bad.any():
         rows = np.flatnonzero(bad)
-        raise IndexError_(f"{what} must be L2-normalised (openvid encoders return unit vectors); rows {sample(rows)} "
-                          f"have norms {sample(np.round(norms[rows], 4))}; divide by np.linalg.norm(x, axis=1, "
-                          "keepdims=True) first")
+        raise VideoIndexError(f"{what} must be L2-normalised (openvid encoders return unit vectors); rows {sample(rows)} "
+                              f"have norms {sample(np.round(norms[rows], 4))}; divide by np.linalg.norm(x, axis=1, "
+                              "keepdims=True) first")
     return array / norms[:, None]
 
 
 def positive(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise IndexError_(f"{name} must be a positive integer; got {value!r}")
+        raise VideoIndexError(f"{name} must be a positive integer; got {value!r}")
     return int(value)
 
 

@@ -50,7 +50,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from openvid.errors import OpenvidError
+from openvid.errors import OpenvidError, UsageError
 from openvid.scoring.zero_shot import softmax
 
 DEFAULT_ALPHA = 1.0
@@ -143,6 +143,30 @@ class Tuning:
 # ---- the cache ----------------------------------------------------------------------------------
 
 
+@dataclass
+class FewShot:
+    """A taxonomy's examples for this encoder, aligned to the scored labels, and its probe if fitted.
+
+    With a probe, a segment's logits are the probe's; otherwise s·cosine plus the Tip-Adapter cache
+    term alpha·Σ exp(-beta·(1 - cos(query, example))) per label (this module).
+    """
+
+    examples: np.ndarray  # E [m, d], unit
+    example_labels: np.ndarray  # y [m], indices into the classifier's labels
+    alpha: float
+    beta: float
+    probe: "Probe | None" = None
+
+    def logits(self, cosine: np.ndarray, video: np.ndarray, logit_scale: float) -> np.ndarray:
+        if self.probe is not None:
+            return self.probe.scores(video).logits
+        logits = logit_scale * np.asarray(cosine, np.float64)
+        if self.alpha and len(self.example_labels):
+            logits = logits + self.alpha * cache_logits(video, self.examples, self.example_labels,
+                                                        logits.shape[1], self.beta)
+        return logits
+
+
 def align_examples(example_names: Sequence[str], vectors: np.ndarray,
                    labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(E, y, left out): the examples whose label is among `labels` (the labels being scored, in
@@ -203,7 +227,7 @@ def tune_alpha_beta(examples: np.ndarray, example_labels: Sequence[int], text: n
                            "example(s), no label with 2); add more examples, or keep the defaults "
                            f"(alpha {DEFAULT_ALPHA}, beta {DEFAULT_BETA})")
     if not alphas or not betas:
-        raise OpenvidError("the alpha and beta grids must each have at least one value")
+        raise UsageError("the alpha and beta grids must each have at least one value")
     text_logits = float(logit_scale) * (e[held] @ t.T)
     truth = y[held]
     cosine = e[held] @ e.T
@@ -263,7 +287,7 @@ def fit_probe(examples: np.ndarray, example_labels: Sequence[int], text: np.ndar
     e, y = _examples(examples, example_labels, t.shape[0], t.shape[1])
     check_probe_examples(y, t.shape[0], labels)
     if weight_decay <= 0 or steps < 1:
-        raise OpenvidError(f"weight_decay must be above 0 and steps at least 1; got {weight_decay}, {steps}")
+        raise UsageError(f"weight_decay must be above 0 and steps at least 1; got {weight_decay}, {steps}")
     fitted = np.flatnonzero(np.bincount(y, minlength=t.shape[0]))  # rows S, in label order
     remap = np.full(t.shape[0], -1, np.int64)
     remap[fitted] = np.arange(len(fitted))
@@ -364,6 +388,7 @@ __all__ = [
     "ALPHA_GRID",
     "BETA_GRID",
     "DEFAULT_ALPHA",
+    "FewShot",
     "DEFAULT_BETA",
     "MIN_EXAMPLES_PER_LABEL",
     "MIN_LABELS_WITH_EXAMPLES",

@@ -8,18 +8,18 @@ video-conditioned score, which needs the clips themselves: they are decoded agai
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from openvid.errors import OpenvidError
+from openvid.archive.video_index import VideoIndex
+from openvid.errors import UsageError, opt
+from openvid.media.clip_ref import parse_clip_ref
 from openvid.store.catalog import SegmentRecord
-from openvid.video_index import VideoIndex
 
-_RANGE = re.compile(r"^(?P<path>.+?)@(?P<start>\d+(?:\.\d+)?)?-(?P<end>\d+(?:\.\d+)?)?$")
-
+if TYPE_CHECKING:  # pragma: no cover
+    from openvid.context import RunContext
 
 @dataclass
 class SearchHit:
@@ -30,15 +30,6 @@ class SearchHit:
     end_s: float
     score: float  # cosine (or the exact re-ranked cosine with --rerank)
     segments: int = 1  # how many indexed segments merged into this moment
-
-
-def parse_clip_ref(ref: str) -> tuple[str, float | None, float | None]:
-    """`clip.mp4`, `clip.mp4@12-20`, `clip.mp4@12-` → (path, start, end)."""
-    match = _RANGE.match(ref)
-    if not match:
-        return ref, None, None
-    start, end = match.group("start"), match.group("end")
-    return match.group("path"), float(start) if start else None, float(end) if end else None
 
 
 def merge_moments(hits: Sequence[tuple[SegmentRecord, float]]) -> list[SearchHit]:
@@ -104,11 +95,65 @@ def search_index(
     return moments[:k]
 
 
+def search(
+    ctx: "RunContext",
+    target: VideoIndex,
+    query: str | None = None,
+    *,
+    k: int = 10,
+    like: str | None = None,
+    per_video: bool = False,
+    path_glob: str | None = None,
+    min_duration_s: float | None = None,
+    taxonomy: str | None = None,
+    label: str | None = None,
+    rerank: int = 0,
+    ef_search: int | None = None,
+) -> list[SearchHit]:
+    """Top-k moments of `target` for a text query, or for an example clip (`like="clip.mp4@12-20"`).
+
+    `ctx` carries the index's own encoder and window; the filters narrow the candidates before the
+    vector search (path glob, minimum duration, the zero-shot top label under a taxonomy).
+    """
+    from openvid.classify.prepare import prepare
+    from openvid.encoders.base import label_matrix
+
+    if (query is None) == (like is None):
+        raise UsageError(f"search needs either a text query or {opt('like', 'FILE[@start-end]')}, not both")
+    encoder = ctx.encoder
+    if like is not None:
+        path, start, end = parse_clip_ref(like)
+        vector = encoder.encode_video([ctx.load_clip(path, start, end)])[0]
+    else:
+        vector = encoder.encode_text([query])[0]
+    allowed = None
+    if path_glob or min_duration_s is not None:
+        allowed = ctx.catalog.filter_segment_ids(target.record.id, path_glob=path_glob, min_duration_s=min_duration_s)
+    if taxonomy or label:
+        if not (taxonomy and label):
+            raise UsageError(f"filtering by label needs both {opt('taxonomy')} and {opt('label')}")
+        classifier = prepare(ctx, taxonomy, with_examples=False).classifier
+        candidates = allowed if allowed is not None else ctx.catalog.segment_ids(target.record.id)
+        label_vectors = label_matrix(classifier.prompt_groups, ctx.text_features)
+        allowed = label_filter_ids(target, candidates, label_vectors, classifier.labels, label)
+    rescore = None
+    if rerank and query is not None and hasattr(encoder, "rerank"):
+
+        def rescore(records):
+            clips = [ctx.load_clip(r.path, r.start_s, r.end_s) for r in records]
+            return encoder.rerank(query, clips) / encoder.logit_scale
+    elif rerank:
+        raise UsageError(f"{opt('rerank')} needs a text query and an encoder with an exact video-conditioned "
+                         f"score (xclip, xclip-zs); {encoder.name} has none")
+    return search_index(target, vector, k, per_video=per_video, allowed_ids=allowed, rescore=rescore,
+                        rerank=rerank, ef_search=ef_search)
+
+
 def label_filter_ids(index: VideoIndex, candidate_ids: np.ndarray, label_vectors: np.ndarray,
                      labels: list[str], wanted: str) -> np.ndarray:
     """Segments whose zero-shot top label (by cosine with the stored vectors) is `wanted`."""
     if wanted not in labels:
-        raise OpenvidError(f"label {wanted!r} is not an enabled leaf label of that taxonomy")
+        raise UsageError(f"label {wanted!r} is not an enabled leaf label of that taxonomy")
     target = labels.index(wanted)
     keep = []
     for start in range(0, len(candidate_ids), 4096):

@@ -8,11 +8,12 @@ and the kind of feature it caches, so a different checkpoint never reuses anothe
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol, Sequence
 
 import numpy as np
 
-from openvid.encoders import Encoder
+from openvid.encoders.base import Encoder
 
 
 class VectorStore(Protocol):
@@ -30,8 +31,13 @@ class CachedTextFeatures:
         self.key = f"{encoder.identity}|{encoder.text_feature_kind}"
         self.memory: dict[str, np.ndarray] = {}
         self.encoded = 0  # texts that went through the model: what tests and --verbose count
+        self._lock = threading.Lock()  # one Engine's threads share this cache
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            return self._features(texts)
+
+    def _features(self, texts: Sequence[str]) -> np.ndarray:
         wanted = list(dict.fromkeys(texts))
         missing = [t for t in wanted if t not in self.memory]
         if missing and self.store is not None:

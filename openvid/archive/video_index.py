@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from openvid.errors import IndexError_
-from openvid.index import VectorIndex
+from openvid.errors import VideoIndexError
 from openvid.store.catalog import Catalog, IndexRecord
+from openvid.vectors import VectorIndex
+
+if TYPE_CHECKING:  # pragma: no cover
+    from openvid.context import RunContext
 
 
 @dataclass
@@ -52,7 +56,7 @@ class VideoIndex:
              factory: str | None = None, rebuild_damaged: bool = False) -> "VideoIndex":
         """Load the FAISS copy (or start one) and, with `repair`, bring it in step with the catalog.
 
-        A damaged FAISS copy raises `IndexError_` unless `rebuild_damaged`: then it is started
+        A damaged FAISS copy raises `VideoIndexError` unless `rebuild_damaged`: then it is started
         afresh and `repair` refills it from the catalog's stored vectors (`openvid check --fix`).
         """
         folder = folder_of(home, record.name)
@@ -61,7 +65,7 @@ class VideoIndex:
         if (folder / "vectors.json").exists() or any(folder.glob("vectors.*")):
             try:
                 vectors = _load_vectors(folder, record)
-            except IndexError_ as exc:
+            except VideoIndexError as exc:
                 if not rebuild_damaged:
                     raise
                 damaged = str(exc)
@@ -105,12 +109,22 @@ class VideoIndex:
 
 def _load_vectors(folder: Path, record: IndexRecord) -> VectorIndex:
     if not (folder / "vectors.json").exists():
-        raise IndexError_(f"{folder} has vector files but no vectors.json; run `openvid check --fix` to rebuild it")
+        raise VideoIndexError(f"{folder} has vector files but no vectors.json; run `openvid check --fix` to rebuild it")
     vectors = VectorIndex.load(folder)
     if vectors.dim != record.dim:
-        raise IndexError_(f"{folder} holds {vectors.dim}-d vectors but the catalog says {record.dim}; "
-                          "run `openvid check --fix` to rebuild it")
+        raise VideoIndexError(f"{folder} holds {vectors.dim}-d vectors but the catalog says {record.dim}; "
+                              "run `openvid check --fix` to rebuild it")
     return vectors
+
+
+def create_record(ctx: "RunContext", name: str) -> IndexRecord:
+    """A new index for `ctx`'s encoder, window and stride (recorded, so every later call uses them)."""
+    encoder = ctx.encoder
+    model = ctx.settings.model_name
+    if Path(model).expanduser().exists():  # a local checkpoint: remember where, from anywhere
+        model = str(Path(model).expanduser().resolve())
+    return ctx.catalog.create_index(name, model=model, encoder=encoder.identity, dim=encoder.dim,
+                                    window_s=ctx.window_s, stride_s=ctx.stride_s, frames=encoder.frames_per_clip)
 
 
 def folder_of(home: Path, name: str) -> Path:

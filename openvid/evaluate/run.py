@@ -3,7 +3,7 @@
 Every clip of the set is decoded and embedded once. From those vectors:
 
 - the taxonomy as it is (its prompts, its stored examples or fitted probe) gives top-1/top-5,
-  per-class accuracy, macro-F1 and a confusion matrix (`openvid.evaluation`);
+  per-class accuracy, macro-F1 and a confusion matrix (`openvid.evaluate`);
 - with `shots`, a k-shot curve: for each k, k clips per label are drawn from the set as examples
   (nested: the 2-shot draw is inside the 4-shot one) and the rest are classified, with the
   example cache (the taxonomy's alpha/beta) and, where there are enough examples, a fitted
@@ -18,17 +18,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from openvid.classify import ClipScores, FewShot, TaxonomyClassifier
-from openvid.evaluation import Dataset, Report, evaluate, kshot_split, plot_confusion, plot_kshot_curve, read_dataset
-from openvid.pipeline import run_batched
+from openvid.classify.classifier import ClipScores, TaxonomyClassifier
+from openvid.classify.prepare import prepare
+from openvid.evaluate.dataset import Dataset, kshot_split, read_dataset
+from openvid.evaluate.metrics import Report, evaluate
+from openvid.evaluate.plots import plot_confusion, plot_kshot_curve
 from openvid.results import Failure
+from openvid.scoring.adapters import FewShot
 
 if TYPE_CHECKING:  # pragma: no cover
-    from openvid.engine import Engine
+    from openvid.context import RunContext
+    from openvid.heads import HeadChoice
 
 
 @dataclass
@@ -48,30 +52,33 @@ class EvalResult:
 
 
 def run_eval(
-    engine: "Engine",
+    ctx: "RunContext",
     taxonomy: str,
     data: str | Path,
     *,
     shots: Sequence[int] = (),
     out_dir: str | Path | None = None,
     seed: int = 0,
+    heads: Sequence["str | HeadChoice"] = (),
+    head_weights: Mapping[str, float] | None = None,
     on_progress: Callable[[str, bool], None] | None = None,
     on_planned: Callable[[int], None] | None = None,
 ) -> EvalResult:
-    """Evaluate `taxonomy` on `data` (a folder of label folders, or a CSV); write the report and plots."""
-    from openvid import fewshot
+    """Evaluate `taxonomy` on `data` (a folder of label folders, or a CSV); write the report and plots.
 
-    spec = engine.taxonomies.get(taxonomy)
-    classifier = TaxonomyClassifier(engine.encoder, spec, engine.text_features)
-    labels = classifier.labels
-    known = {label: label for label in labels}
+    With `heads`, the numbers are those of the fused answer (the encoder and the heads' votes), as
+    `classify` with the same heads would give it.
+    """
+    spec = ctx.taxonomies.get(taxonomy)
+    known = {label.name: label.name for label in spec.leaves()}
     for label in spec.leaves():
         if label.description and label.description not in known:
             known[label.description] = label.name  # built-ins: the data set's official spelling
     dataset = read_dataset(data, known_labels=known)  # bad CSV rows / unknown labels: raised before any decoding
-    warnings = list(dataset.warnings)
-    warnings += engine._sync_warnings(fewshot.sync(engine, taxonomy))
-    classifier.fewshot = fewshot.state(engine, spec, labels, warnings)
+    prepared = prepare(ctx, taxonomy, heads=heads, head_weights_given=head_weights)
+    classifier = prepared.classifier
+    labels = classifier.labels
+    warnings = list(dataset.warnings) + prepared.warnings
     if on_planned:
         on_planned(len(dataset.items))
 
@@ -82,8 +89,8 @@ def run_eval(
     def source(key: str):
         item = items[int(key)]
         if item.start_s is None and item.end_s is None:
-            return engine.iter_clips(item.path)
-        return fewshot.range_clips(engine, str(item.path), item.start_s, item.end_s)
+            return prepared.clips(str(item.path))
+        return ctx.range_clips(str(item.path), item.start_s, item.end_s)
 
     def done(index: int, key: str, clips, rows) -> None:
         rows_of[index] = rows
@@ -95,22 +102,22 @@ def run_eval(
         if on_progress:
             on_progress(str(items[index].path), False)
 
-    run_batched([str(i) for i in range(len(items))], source, classifier.compute, done, failed,
-                batch_size=engine.settings.batch_size)
+    prepared.run([str(i) for i in range(len(items))], source, done, failed)
     scored = sorted(rows_of)
     if not scored:
         raise_all_failed(failures)
     position = {label: i for i, label in enumerate(labels)}
     truth = np.array([position[items[i].label] for i in scored])
-    probs = np.stack([classifier.scores(rows_of[i]).probs for i in scored])
+    probs = np.stack([classifier.probabilities(rows_of[i]) for i in scored])
     report = evaluate(truth, probs, labels)
-    report.extra.update({"skipped_files": len(failures), "examples_used": classifier.fewshot is not None})
-    result = EvalResult(taxonomy, engine.encoder.identity, report, failures=failures, warnings=warnings)
+    report.extra.update({"skipped_files": len(failures), "examples_used": classifier.fewshot is not None,
+                         "heads": [head.name for head in prepared.heads]})
+    result = EvalResult(taxonomy, ctx.encoder.identity, report, failures=failures, warnings=warnings)
 
     if shots:
         kept = Dataset([items[i] for i in scored], source=dataset.source)
         index_of = {id(items[i]): i for i in scored}
-        result.kshot = _kshot_curve(engine, classifier, kept, index_of, rows_of, sorted(set(shots)), seed, warnings)
+        result.kshot = _kshot_curve(classifier, kept, index_of, rows_of, sorted(set(shots)), seed, warnings)
 
     if out_dir is not None:
         out = Path(out_dir).expanduser()
@@ -129,19 +136,19 @@ def run_eval(
     return result
 
 
-def _kshot_curve(engine, classifier: TaxonomyClassifier, dataset: Dataset, index_of: dict[int, int],
+def _kshot_curve(classifier: TaxonomyClassifier, dataset: Dataset, index_of: dict[int, int],
                  rows_of: dict[int, list[ClipScores]], shots: list[int], seed: int, warnings: list[str]) -> list[dict]:
     """Top-1 on the same held-out clips for each k, with the cache and (where it can be fitted) the probe."""
     from openvid.encoders.base import label_matrix
     from openvid.errors import OpenvidError
-    from openvid.fewshot import example_vector
-    from openvid.scoring.fewshot import fit_probe
+    from openvid.fewshot.examples import example_vector
+    from openvid.scoring.adapters import fit_probe
 
     labels = classifier.labels
     position = {label: i for i, label in enumerate(labels)}
     settings = classifier.taxonomy.settings
     text = label_matrix(classifier.prompt_groups, classifier.text_features)
-    scale = engine.encoder.logit_scale
+    scale = classifier.encoder.logit_scale
     points = []
     for k in shots:
         split = kshot_split(dataset, k, seed=seed, max_k=max(shots))
@@ -171,12 +178,8 @@ def _kshot_curve(engine, classifier: TaxonomyClassifier, dataset: Dataset, index
 
 
 def _top1(classifier: TaxonomyClassifier, state: FewShot, rows: list[list[ClipScores]], truth: np.ndarray) -> float:
-    saved = classifier.fewshot
-    classifier.fewshot = state
-    try:
-        predicted = np.array([int(np.argmax(classifier.scores(r).probs)) for r in rows])
-    finally:
-        classifier.fewshot = saved
+    scored = classifier.with_fewshot(state)
+    predicted = np.array([int(np.argmax(scored.probabilities(r))) for r in rows])
     return float(np.mean(predicted == truth))
 
 

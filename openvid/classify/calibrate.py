@@ -1,0 +1,60 @@
+"""`taxonomy calibrate`: fit the "none of these" threshold from videos that do and do not show a label."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from openvid.classify.classifier import ClassifyOptions
+from openvid.classify.prepare import classify_videos, prepare
+from openvid.errors import UsageError, opt
+from openvid.results import Failure
+from openvid.scoring.calibration import fit_threshold
+
+if TYPE_CHECKING:  # pragma: no cover
+    from openvid.context import RunContext
+
+EVERY_LABEL = 1_000_000  # top_k that keeps every label: the best cosine may not rank first
+
+
+@dataclass
+class Calibration:
+    """A fitted "none of these" threshold and the scores it was fitted on."""
+
+    threshold: float
+    on: str
+    accept_scores: np.ndarray
+    reject_scores: np.ndarray
+    failures: list[Failure]
+
+
+def calibrate_rejection(ctx: "RunContext", taxonomy: str, accept: Sequence[str], reject: Sequence[str],
+                        on: str = "probability") -> Calibration:
+    """Fit and store the taxonomy's "none of these" threshold from example videos.
+
+    `accept`: videos that do show one of the taxonomy's labels; `reject`: videos that show none.
+    The threshold is the cut on the best label's score (probability or cosine) that best
+    separates the two sets (`fit_threshold`); it is saved as the taxonomy's setting.
+    """
+    prepared = prepare(ctx, taxonomy)
+    options = ClassifyOptions(top_k=EVERY_LABEL)
+    scores = {}
+    failures: list[Failure] = []
+    for side, paths in (("accept", accept), ("reject", reject)):
+        result = classify_videos(prepared, [str(p) for p in paths], options)
+        failures.extend(result.failures)
+        scores[side] = np.array([
+            p.labels[0].probability if on == "probability" else max(s.cosine for s in p.labels)
+            for p in result.predictions
+        ])
+    if not len(scores["accept"]) or not len(scores["reject"]):
+        raise UsageError(f"calibration needs at least one readable video on each side ({opt('accept')} and "
+                         f"{opt('reject')})")
+    threshold = fit_threshold(scores["accept"], scores["reject"])
+    ctx.taxonomies.update_settings(taxonomy, reject_threshold=threshold, reject_on=on)
+    return Calibration(threshold, on, scores["accept"], scores["reject"], failures)
+
+
+__all__ = ["Calibration", "calibrate_rejection"]
