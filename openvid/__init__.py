@@ -40,12 +40,12 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from openvid.archive.ingest import IndexReport
+    from openvid.archive.search import SearchHit
     from openvid.classify.calibrate import Calibration
     from openvid.config import Settings
     from openvid.engine import Engine, VideoEmbedding
-    from openvid.archive.ingest import IndexReport
     from openvid.results import ClassifyResult, Failure, LabelScore, Prediction, SegmentPrediction
-    from openvid.archive.search import SearchHit
 
 
 def __getattr__(name: str):

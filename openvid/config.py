@@ -56,11 +56,11 @@ class Settings:
         _check_choice("dtype", self.dtype, DTYPE_CHOICES)
         _check_choice("decoder", self.decoder, DECODER_CHOICES)
         if self.batch_size < 1:
-            raise OpenvidError(f"batch_size must be at least 1, got {self.batch_size}")
+            raise UsageError(f"{opt('batch_size')} must be at least 1, got {self.batch_size}")
         for name in ("window_s", "stride_s"):
             value = getattr(self, name)
             if value is not None and value <= 0:
-                raise OpenvidError(f"{name} must be positive, got {value}")
+                raise UsageError(f"{opt(name)} must be positive, got {value}")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -115,7 +115,7 @@ def resolve_dtype(device: "torch.device", requested: str = "auto") -> "torch.dty
         return torch.float16 if device.type == "cuda" else torch.float32
     dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[requested]
     if device.type == "cpu" and dtype == torch.float16:
-        raise UsageError(f"float16 is not supported on CPU; use {opt('dtype', 'float32')} or bfloat16")
+        raise UsageError("float16 is not supported on CPU; use the dtype float32 or bfloat16 (OPENVID_DTYPE)")
     return dtype
 
 

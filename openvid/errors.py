@@ -38,6 +38,7 @@ CLI_FLAGS: dict[str, str] = {
     "k": "--top-k",
 }
 
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _OPTION = re.compile(r"\{opt:(?P<name>[a-z_]+)(?:=(?P<value>[^{}]*))?\}")
 
 
@@ -51,13 +52,17 @@ def cli_flag(name: str) -> str:
 
 
 def render(template: str, style: str = "api") -> str:
-    """`{opt:name=value}` as `name='value'` (api) or `--flag value` (cli)."""
+    """`{opt:name=value}` as `name='value'` (api; numbers and True unquoted) or `--flag value` (cli)."""
 
     def one(match: re.Match) -> str:
         name, value = match.group("name"), match.group("value")
+        if value == "True":  # a switch: `cascade=True` in Python, `--cascade` on the command line
+            return cli_flag(name) if style == "cli" else f"{name}=True"
         if style == "cli":
             return cli_flag(name) + ("" if value is None else f" {value}")
-        return name if value is None else f"{name}={value!r}"
+        if value is None:
+            return name
+        return f"{name}={value}" if _NUMBER.fullmatch(value) else f"{name}={value!r}"
 
     return _OPTION.sub(one, template)
 

@@ -37,12 +37,13 @@ def test_opt_reads_as_a_parameter_for_the_api_and_as_a_flag_at_the_cli():
 
 
 @pytest.mark.parametrize("name, value, api, cli", [
-    ("window_s", 4, "window_s='4'", "--window 4"),
+    ("window_s", 4, "window_s=4", "--window 4"),
+    ("cascade", True, "cascade=True", "--cascade"),
     ("path_glob", "*/sub/*", "path_glob='*/sub/*'", "--path */sub/*"),
     ("min_duration_s", None, "min_duration_s", "--min-duration"),
     ("labels_file", "videomae=l.txt", "labels_file='videomae=l.txt'", "--labels videomae=l.txt"),
-    ("k", 5, "k='5'", "--top-k 5"),
-    ("ef_search", 64, "ef_search='64'", "--ef-search 64"),  # not in CLI_FLAGS: underscores become hyphens
+    ("k", 5, "k=5", "--top-k 5"),
+    ("ef_search", 64, "ef_search=64", "--ef-search 64"),  # not in CLI_FLAGS: underscores become hyphens
 ])
 def test_opt_uses_the_flag_spelling_table(name, value, api, cli):
     error = UsageError(f"set {opt(name, value)}")
@@ -113,11 +114,11 @@ def test_remove_label_with_children_api_and_cli(tmp_path, capsys):
     store = _taxonomy_with_children(tmp_path)
     with pytest.raises(TaxonomyError) as caught:
         store.remove_label("sports", "ball game")
-    assert str(caught.value).endswith("or remove them too by setting cascade")
+    assert str(caught.value).endswith("or remove them too (cascade=True)")
     assert not FLAG.search(str(caught.value).replace("`openvid taxonomy set-label`", ""))
 
     assert run(["taxonomy", "remove-label", "sports", "ball game", "--home", str(tmp_path)]) == 1
-    assert capsys.readouterr().err.rstrip().endswith("or remove them too by setting --cascade")
+    assert capsys.readouterr().err.rstrip().endswith("or remove them too (--cascade)")
     assert run(["taxonomy", "remove-label", "sports", "ball game", "--cascade", "--home", str(tmp_path)]) == 0
 
 
@@ -130,9 +131,9 @@ def test_import_over_an_existing_taxonomy_api_and_cli(tmp_path, capsys):
     store.import_file(file)
     with pytest.raises(TaxonomyError) as caught:
         store.import_file(file)
-    assert str(caught.value).endswith("by setting replace") and not FLAG.search(str(caught.value))
+    assert str(caught.value).endswith("or replace it (replace=True)") and not FLAG.search(str(caught.value))
     assert run(["taxonomy", "import", str(file), "--home", str(tmp_path)]) == 1
-    assert capsys.readouterr().err.rstrip().endswith("by setting --replace")
+    assert capsys.readouterr().err.rstrip().endswith("or replace it (--replace)")
     assert run(["taxonomy", "import", str(file), "--replace", "--home", str(tmp_path)]) == 0
 
 

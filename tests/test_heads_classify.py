@@ -12,8 +12,8 @@ from openvid.cli import run
 from openvid.engine import Engine
 from openvid.heads import HeadChoice
 from openvid.media import iter_clips, load_audio
-from openvid.scoring.fusion import ZERO_SHOT, fuse, head_vote
 from openvid.media.window_audio import with_audio
+from openvid.scoring.fusion import ZERO_SHOT, fuse, head_vote
 
 LABELS = ["riding a bike", "swimming", "talking on the phone"]
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from openvid.errors import IndexError_, UnknownChoice
-from openvid.vectors import IndexSpec, VectorIndex, choose_index_type
-from openvid.vectors import persist, faiss_index as vectors_module
+from openvid.vectors import IndexSpec, VectorIndex, choose_index_type, persist
+from openvid.vectors import faiss_index as vectors_module
 
 DIM = 32
 TYPES = {  # name -> (factory, how many vectors to add so the forced type is really built)

@@ -15,7 +15,6 @@ from openvid.store import Label, Taxonomy, TaxonomySettings, TaxonomyStore, open
 from openvid.store.taxonomy import TaxonomyStore as _Store
 
 
-
 @pytest.fixture
 def sports(store):
     """ball game > football, basketball; cycling (a prompt, a synonym)."""
@@ -126,7 +125,7 @@ def test_rename_children_follow_and_rows_keep_their_ids(sports, store, home):
 
 
 def test_remove_label_with_children_needs_cascade(sports, store):
-    with pytest.raises(TaxonomyError, match=r"has children \('football', 'basketball'\).*by setting cascade$"):
+    with pytest.raises(TaxonomyError, match=r"has children \('football', 'basketball'\).*remove them too \(cascade=True\)$"):
         store.remove_label("sports", "ball game")
     left = store.remove_label("sports", "football")
     assert [l.name for l in left.labels] == ["ball game", "basketball", "cycling"]
@@ -214,7 +213,7 @@ def _refusals(store):
         (lambda: store.get("sports", version=99), "has versions 1 to 5; there is no version 99"),
         (lambda: store.delete("sprots"), "did you mean 'sports'"),
         (lambda: store.history("hmdb51"), "built in and not installed"),
-        (lambda: store.import_text("labels: []\n", "yaml", name="sports"), "already exists.*by setting replace$"),
+        (lambda: store.import_text("labels: []\n", "yaml", name="sports"), r"already exists.*or replace it \(replace=True\)$"),
         (lambda: store.import_text("labels: []\n", "yaml"), "names no taxonomy"),
     ]
 

@@ -16,12 +16,12 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from openvid.archive.video_index import VideoIndex
 from openvid.encoders import Encoder
 from openvid.errors import MediaError
 from openvid.media import Clip
 from openvid.media.batches import ClipSource, StageTimes, run_batched
 from openvid.results import Failure
-from openvid.archive.video_index import VideoIndex
 
 VIDEO_SUFFIXES = frozenset(
     ".mp4 .m4v .mov .mkv .webm .avi .mpg .mpeg .ts .mts .m2ts .wmv .flv .3gp .ogv".split()

@@ -28,8 +28,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from openvid.errors import OpenvidError, TaxonomyError
 from openvid.archive.ingest import VIDEO_SUFFIXES
+from openvid.errors import OpenvidError, TaxonomyError
 
 CSV_COLUMNS = ("path", "label", "start", "end")
 _MAX_LISTED = 10

@@ -4,7 +4,8 @@ segments from many videos share model batches, so the model is not idle while fi
 `run_batched` knows nothing of what the model computes: `compute` maps a batch of clips to one
 row per clip, and `on_done` receives each file's clips and rows once all of them are through.
 A file that fails to decode is reported through `on_failed` and its partial rows are dropped;
-the other files go on.
+the other files go on. A `UsageError` from the source is the call's fault, not the file's: it
+stops the run and is raised, like a bug.
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ class VideoReader(ABC):
     def _fetch(self, indices: np.ndarray) -> np.ndarray:
         """Frames at sorted, unique, valid indices, shape [len(indices), H, W, 3] uint8."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: a backend with nothing to release keeps it
         """Release the decoder; the reader cannot be used afterwards."""
 
     def __enter__(self) -> "VideoReader":

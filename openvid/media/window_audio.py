@@ -10,7 +10,6 @@ from openvid.errors import MediaError
 from openvid.media.audio import load_audio
 from openvid.media.segments import Clip
 
-
 WHOLE_TRACK_S = 600.0  # up to 10 minutes the track is read once (48 kHz: ~115 MB); longer, window by window
 
 

@@ -89,8 +89,8 @@ def remove_label(taxonomy: Taxonomy, name: str, *, cascade: bool = False) -> Cha
         shown = ", ".join(repr(n) for n in below[:5]) + (f" and {len(below) - 5} more" if len(below) > 5 else "")
         raise TaxonomyError(
             f"label {name!r} in {taxonomy.name!r} has children ({shown}); remove or move them first "
-            f"(set_label(..., parent=...), `openvid taxonomy set-label`), or remove them too by setting "
-            f"{opt('cascade')}")
+            f"(set_label(..., parent=...), `openvid taxonomy set-label`), or remove them too "
+            f"({opt('cascade', True)})")
     gone = {name, *below}
     detail: dict[str, Any] = {"label": name}
     if below:

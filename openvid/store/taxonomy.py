@@ -230,7 +230,7 @@ class TaxonomyStore:
         with write_transaction(self.engine) as conn:
             row = self._row(conn, target)
             if row is None or not replace:
-                self._check_new_name(conn, target, hint=f" or replace it by setting {opt('replace')}")
+                self._check_new_name(conn, target, hint=f" or replace it ({opt('replace', True)})")
                 return self._insert(conn, draft, "import", detail)
             self._check_editable(target)
             current, ids = self._load(conn, row)
