@@ -2,7 +2,8 @@
 
     from openvid import Engine
     engine = Engine(model="clip")
-    engine.classify(["clip.mp4"], taxonomy="sports").predictions[0].top
+    engine.classify("clip.mp4", taxonomy="sports").predictions[0].top
+    engine.classify("clip.mp4", labels=["surfing", "cooking"]).to_dict()   # what `--json` prints
 
 `Engine` and the result types load on first access, so `import openvid` (and the CLI's help)
 stays fast: torch is imported only when a model is needed.
@@ -30,6 +31,7 @@ _LAZY = {
     "VideoEmbedding": "openvid.engine",
     "Prediction": "openvid.results",
     "LabelScore": "openvid.results",
+    "HeadReport": "openvid.results",
     "SegmentPrediction": "openvid.results",
     "ClassifyResult": "openvid.results",
     "Failure": "openvid.results",
@@ -45,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from openvid.classify.calibrate import Calibration
     from openvid.config import Settings
     from openvid.engine import Engine, VideoEmbedding
-    from openvid.results import ClassifyResult, Failure, LabelScore, Prediction, SegmentPrediction
+    from openvid.results import ClassifyResult, Failure, HeadReport, LabelScore, Prediction, SegmentPrediction
 
 
 def __getattr__(name: str):

@@ -1,18 +1,33 @@
-"""One Settings object, and the one place that decides device and dtype.
+"""One Settings object, the one place that decides device and dtype, and where the home folder is.
 
 Precedence is defaults < environment < explicit arguments (CLI flags or keyword arguments):
 `Settings.from_env(**overrides)` builds it in that order, and `dataclasses.replace` derives variants.
 This module imports torch only inside the functions that need it, so the store and the CLI's
 fast paths stay light.
+
+The home folder (the SQLite file and every index) is found by one rule a user can predict from
+where they stand, whatever the current directory (`resolve_home`):
+
+1. the `home` argument (`--home DIR`);
+2. else `OPENVID_HOME`;
+3. else the nearest `indexes/` folder that already holds `openvid.db`, in the current directory or
+   one of its parents (the home of openvid before this rule, so a project's store keeps working
+   from its subfolders; an `indexes/` folder without the database is someone else's and ignored);
+4. else the user's data folder: `$XDG_DATA_HOME/openvid` or `~/.local/share/openvid` on Linux,
+   `~/Library/Application Support/openvid` on macOS, `%LOCALAPPDATA%\\openvid` on Windows (where
+   platformdirs' `user_data_dir("openvid")` puts it; openvid does not depend on platformdirs).
+
+`openvid config` (and `openvid info`) print the home in use and which step chose it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from openvid.errors import OpenvidError, UnknownChoice, UsageError, opt
 
@@ -20,6 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 DEFAULT_MODEL = "clip"
+HOME_FOLDER = "indexes"  # the folder name step 3 of the home rule looks for
+DB_FILENAME = "openvid.db"  # the store's file (openvid.store.db names the same file)
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 DTYPE_CHOICES = ("auto", "float32", "float16", "bfloat16")
 DECODER_CHOICES = ("auto", "decord", "pyav")
@@ -36,10 +53,62 @@ _ENV: dict[str, tuple[str, Any]] = {
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Everything a run can be told; frozen so a derived copy never changes the original."""
+class HomeChoice:
+    """The home folder in use and the step of the rule that chose it (see the module docstring)."""
 
-    home: Path = field(default_factory=lambda: Path("indexes"))
+    path: Path
+    reason: str  # said to the user: "OPENVID_HOME", "found /p/indexes/openvid.db", ...
+    source: str  # "argument" | "environment" | "found" | "data folder"
+
+
+def user_data_dir(environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    """The user's data folder for openvid (step 4 of the home rule)."""
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if platform == "win32":
+        base = Path(environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        xdg = environ.get("XDG_DATA_HOME", "")
+        base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "openvid"
+
+
+def find_home(cwd: Path | str | None = None, environ: Mapping[str, str] | None = None) -> HomeChoice:
+    """Steps 3 and 4 of the home rule: the nearest `indexes/openvid.db` upwards, else the data folder."""
+    start = Path.cwd() if cwd is None else Path(cwd)
+    for folder in (start, *start.parents):
+        if (folder / HOME_FOLDER / DB_FILENAME).is_file():
+            return HomeChoice(folder / HOME_FOLDER, f"found {folder / HOME_FOLDER / DB_FILENAME}", "found")
+    return HomeChoice(user_data_dir(environ), f"the user data folder: no {HOME_FOLDER}/{DB_FILENAME} in "
+                      f"{start} or its parents, and OPENVID_HOME is not set", "data folder")
+
+
+def resolve_home(given: Path | str | None = None, environ: Mapping[str, str] | None = None,
+                 cwd: Path | str | None = None) -> HomeChoice:
+    """The home folder a call with `home=given` uses, and why (the whole rule of the module docstring)."""
+    environ = os.environ if environ is None else environ
+    if given is not None and str(given):
+        return HomeChoice(_absolute(given), "given", "argument")
+    if environ.get("OPENVID_HOME"):
+        return HomeChoice(_absolute(environ["OPENVID_HOME"]), "OPENVID_HOME", "environment")
+    return find_home(cwd, environ)
+
+
+def _absolute(path: Path | str) -> Path:
+    return Path(path).expanduser().absolute()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run can be told; frozen so a derived copy never changes the original.
+
+    `home` left out (None) is found by the home rule's steps 3-4 (`find_home`); `from_env` reads
+    OPENVID_HOME first. `home_source` says which step chose it (`openvid config` prints it).
+    """
+
+    home: Path = None  # type: ignore[assignment]  # always a Path once built
     # None: not chosen. A call then uses the index's own model, or DEFAULT_MODEL where no index
     # says otherwise; a chosen model (argument, Settings, OPENVID_MODEL) is always the one used.
     model: str | None = None
@@ -49,9 +118,17 @@ class Settings:
     decoder: str = "auto"
     window_s: float | None = None
     stride_s: float | None = None
+    home_source: str = field(default="", compare=False)  # how `home` was chosen (HomeChoice.reason)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "home", Path(self.home).expanduser())
+        if self.home is None or not str(self.home):
+            found = find_home()
+            object.__setattr__(self, "home", found.path)
+            object.__setattr__(self, "home_source", found.reason)
+        else:
+            object.__setattr__(self, "home", _absolute(self.home))
+            if not self.home_source:
+                object.__setattr__(self, "home_source", "given")
         _check_choice("device", self.device.split(":")[0], DEVICE_CHOICES)
         _check_choice("dtype", self.dtype, DTYPE_CHOICES)
         _check_choice("decoder", self.decoder, DECODER_CHOICES)
@@ -74,7 +151,11 @@ class Settings:
                     values[name] = parse(raw)
                 except ValueError as exc:
                     raise OpenvidError(f"{variable}={raw!r} is not valid: {exc}") from exc
+        if "home" in values:
+            values["home_source"] = "OPENVID_HOME"
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if overrides.get("home") is not None:
+            values["home_source"] = overrides.get("home_source") or "given"
         return cls(**values)
 
     @property
@@ -83,7 +164,11 @@ class Settings:
         return self.model or DEFAULT_MODEL
 
     def replace(self, **changes: Any) -> "Settings":
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """A copy with the non-None `changes`; a new `home` is marked as given."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if "home" in changes and "home_source" not in changes:
+            changes["home_source"] = "given"
+        return dataclasses.replace(self, **changes)
 
 
 def _check_choice(kind: str, value: str, choices: tuple[str, ...]) -> None:
@@ -119,6 +204,67 @@ def resolve_dtype(device: "torch.device", requested: str = "auto") -> "torch.dty
     return dtype
 
 
+_DISTRIBUTIONS = ("openvid", "torch", "torchvision", "transformers", "open_clip_torch", "huggingface_hub",
+                  "faiss-cpu", "faiss-gpu-cu12", "faiss", "sqlalchemy", "numpy", "av", "decord", "typer")
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of openvid and what it runs on, read from package metadata (nothing imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+    from platform import python_version
+
+    found = {"python": python_version()}
+    for name in _DISTRIBUTIONS:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def describe(settings: Settings, resolve: bool = False, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What a call with `settings` runs with, and where each value came from (`openvid config`).
+
+    Torch is imported only with `resolve`, to say which device and dtype "auto" becomes here.
+    """
+    environ = os.environ if environ is None else environ
+
+    def origin(variable: str, value: object, default: object) -> str:
+        if environ.get(variable) and str(value) == environ[variable]:
+            return variable
+        return "default" if value == default else "given"
+
+    info: dict[str, Any] = {
+        "home": str(settings.home),
+        "home_chosen_by": settings.home_source,
+        "model": settings.model_name,
+        "model_chosen_by": origin("OPENVID_MODEL", settings.model, None)
+        if settings.model else "the default; a call on an index uses the model the index was built with",
+        "device": settings.device,
+        "device_chosen_by": origin("OPENVID_DEVICE", settings.device, "auto"),
+        "dtype": settings.dtype,
+        "dtype_chosen_by": origin("OPENVID_DTYPE", settings.dtype, "auto"),
+        "batch_size": settings.batch_size,
+        "decoder": settings.decoder,
+        "hub_offline": environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"),
+        "hub_cache": _hub_cache(environ),
+        "environment": {k: v for k, v in sorted(environ.items()) if k.startswith("OPENVID_")},
+        "versions": versions(),
+    }
+    if resolve:
+        device, dtype = device_and_dtype(settings)
+        info["device_resolved"], info["dtype_resolved"] = str(device), str(dtype).removeprefix("torch.")
+    return info
+
+
+def _hub_cache(environ: Mapping[str, str]) -> str:
+    """Where Hugging Face checkpoints are looked for (huggingface_hub's own rule, without importing it)."""
+    if environ.get("HF_HUB_CACHE"):
+        return str(Path(environ["HF_HUB_CACHE"]).expanduser())
+    hf_home = environ.get("HF_HOME") or str(Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface")
+    return str(Path(hf_home).expanduser() / "hub")
+
+
 def device_and_dtype(settings: Settings) -> tuple["torch.device", "torch.dtype"]:
     """The device and compute dtype a model is built on: every encoder and head asks here, so they
     all decide the same way from the same `settings.device` and `settings.dtype`."""
@@ -126,4 +272,5 @@ def device_and_dtype(settings: Settings) -> tuple["torch.device", "torch.dtype"]
     return device, resolve_dtype(device, settings.dtype)
 
 
-__all__ = ["DEFAULT_MODEL", "Settings", "device_and_dtype", "resolve_device", "resolve_dtype"]
+__all__ = ["DEFAULT_MODEL", "HomeChoice", "Settings", "describe", "device_and_dtype", "find_home", "resolve_device",
+           "resolve_dtype", "resolve_home", "user_data_dir"]

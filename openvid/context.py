@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from openvid.config import Settings
-from openvid.errors import MediaError
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -160,18 +159,13 @@ class RunContext:
     def range_clips(self, path: str, start_s: float | None, end_s: float | None) -> Iterator["Clip"]:
         """The encoder's windows over [start_s, end_s] of a video, each decoded with `load_clip`.
 
-        A range outside the video is a MediaError naming its duration (raised before anything is yielded).
+        A range that does not fit the video is a MediaError saying which range would
+        (`openvid.media.clip_ref.check_range`), raised before anything is yielded.
         """
-        from openvid.media import load_clip, probe
+        from openvid.media import load_clip
 
         window = self.window_s
-        duration = probe(path).duration_s
-        start = 0.0 if start_s is None else float(start_s)
-        end = duration if end_s is None else min(float(end_s), duration)
-        if start < 0 or start >= duration or end <= start:
-            shown = f"{start:g}-{'' if end_s is None else f'{end_s:g}'}"
-            raise MediaError(path, f"the range {shown} s is outside the video, which lasts {duration:.2f} s; pick a "
-                                   f"range within 0-{duration:.2f} s")
+        start, end = self.check_range(path, start_s, end_s)
         count = max(1, math.ceil((end - start) / window - 1e-9))
         bounds = [(start + i * window, min(start + (i + 1) * window, end)) for i in range(count)]
         encoder, backend = self.encoder, self.settings.decoder
@@ -184,10 +178,19 @@ class RunContext:
 
         return clips()
 
+    def check_range(self, path: str, start_s: float | None, end_s: float | None) -> tuple[float, float]:
+        """[start_s, end_s] (None: the video's own start / end) checked against the video's duration."""
+        from openvid.media import probe
+        from openvid.media.clip_ref import check_range
+
+        return check_range(path, start_s, end_s, probe(path).duration_s)
+
     def load_clip(self, path: str, start_s: float | None, end_s: float | None) -> "Clip":
         """One clip of `path` as the encoder wants it (a search `like` query, a re-ranked hit)."""
         from openvid.media import load_clip
 
+        if start_s is not None or end_s is not None:
+            start_s, end_s = self.check_range(path, start_s, end_s)
         return load_clip(path, start_s, end_s, frames=self.encoder.frames_per_clip,
                          short_side=self.encoder.resize_to, backend=self.settings.decoder)
 

@@ -13,34 +13,31 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from openvid.archive.ingest import IndexReport, index_videos, remove_videos, size_on_disk
-from openvid.archive.search import SearchHit
-from openvid.archive.search import search as search_archive
-from openvid.archive.video_index import Consistency, VideoIndex, create_record
-from openvid.classify.calibrate import Calibration, calibrate_rejection
-from openvid.classify.classifier import ClassifyOptions
-from openvid.classify.prepare import classify_videos, prepare
 from openvid.config import Settings
 from openvid.context import ModelCache, RunContext
-from openvid.errors import IndexModelMismatch
-from openvid.results import ClassifyResult
+from openvid.encoders import identity_of
+from openvid.errors import IndexModelMismatch, UsageError, opt
+from openvid.results import ClassifyResult, ToDict
 
 if TYPE_CHECKING:  # pragma: no cover
+    from openvid.archive.ingest import IndexReport  # the archive (and faiss) load on first use of an index
+    from openvid.archive.search import SearchHit
+    from openvid.archive.video_index import Consistency, VideoIndex
+    from openvid.classify.calibrate import Calibration  # the classify job loads on first use too
     from openvid.encoders import Encoder
     from openvid.encoders.text_cache import CachedTextFeatures
     from openvid.evaluate.run import EvalResult
-    from openvid.fewshot import FitReport, SyncReport
+    from openvid.fewshot import ExamplesAdded, FitReport, SyncReport
     from openvid.heads import Head, HeadChoice
     from openvid.media import Clip
     from openvid.scoring.head_mapping import HeadMapping
     from openvid.store import ExampleStore, TaxonomyStore
     from openvid.store.catalog import Catalog, IndexRecord
-    from openvid.store.examples import ExampleRecord
     from openvid.store.head_maps import HeadMapStore
 
 
 @dataclass
-class VideoEmbedding:
+class VideoEmbedding(ToDict):
     """One vector per segment of a video, with the time range each covers."""
 
     path: str
@@ -146,7 +143,9 @@ class Engine:
             settings = settings.replace(model=record.model)
         ctx = self._context(settings.replace(window_s=settings.window_s or record.window_s,
                                              stride_s=settings.stride_s or record.stride_s))
-        if ctx.encoder.identity != record.encoder:
+        # The identity a model loads with is known without loading it (openvid.encoders.hub), so
+        # `info`, `check` and `remove` load no model; only a differing answer is checked by loading.
+        if identity_of(ctx.settings.model_name) != record.encoder and ctx.encoder.identity != record.encoder:
             raise IndexModelMismatch(record.name, record.encoder, record.model, ctx.encoder.identity)
         return ctx
 
@@ -157,13 +156,15 @@ class Engine:
     # -- video indexes -------------------------------------------------------------------------
     def _open(self, name: str, *, create: bool = False, factory: str | None = None, repair: bool = True,
               rebuild_damaged: bool = False) -> tuple[RunContext, VideoIndex]:
+        from openvid.archive.video_index import VideoIndex, create_record
+
         catalog = self.catalog
         record = catalog.find_index(name)
         if record is None:
             if not create:
                 catalog.get_index(name)  # raises with "did you mean" / how to build one
             ctx = self._context()
-            record = create_record(ctx, name)
+            record = create_record(ctx, name, factory=factory)  # checks the factory before writing
         else:
             ctx = self._index_context(record)
         target = VideoIndex.open(self.settings.home, ctx.catalog, record, repair=repair, factory=factory,
@@ -175,17 +176,45 @@ class Engine:
         """The named index, consistent with its catalog; `create` makes it for this engine's model."""
         return self._open(name, create=create, factory=factory, repair=repair, rebuild_damaged=rebuild_damaged)[1]
 
-    def index_videos(self, paths: Sequence[str | Path], index: str = "default", *, factory: str | None = None,
-                     on_progress: Callable[[str, str, int], None] | None = None) -> IndexReport:
-        """Index the videos under `paths` (files or folders); already-indexed content is skipped."""
-        with self._index_lock(index):
-            ctx, target = self._open(index, create=True, factory=factory)
-            return index_videos(target, ctx.encoder, paths, ctx.clips, batch_size=ctx.settings.batch_size,
-                                on_progress=on_progress)
+    def index_videos(self, paths: str | Path | Sequence[str | Path], index: str = "default", *, factory: str | None = None,
+                     on_progress: Callable[[str, str, int], None] | None = None,
+                     stop: threading.Event | None = None) -> IndexReport:
+        """Index the videos under `paths` (files or folders); already-indexed content is skipped.
 
-    def remove_videos(self, paths: Sequence[str | Path], index: str = "default") -> list[str]:
+        Each content is indexed once: other files with the same bytes, in this run or indexed
+        before, are reported in `IndexReport.copies` (see `openvid.archive.ingest`). Refused with
+        `UsageError`, before anything is written: paths that hold no video at all, and, on an
+        existing index, a window, stride or `factory` other than its own. A call that created the
+        index and indexed nothing (every file failed, or it was stopped) removes it again.
+        `stop`: a `threading.Event` that ends the run cleanly when set (`IndexReport.stopped`).
+        """
+        from openvid.archive.ingest import index_videos, videos_under
+        from openvid.archive.video_index import check_settings
+
+        files = videos_under(_paths(paths))
         with self._index_lock(index):
-            return remove_videos(self.open_index(index), paths)
+            created = self.catalog.find_index(index) is None
+            ctx, target = self._open(index, create=True, factory=factory)
+            if not created:
+                check_settings(target, window_s=self.settings.window_s, stride_s=self.settings.stride_s,
+                               factory=factory)
+            try:
+                return index_videos(target, ctx.encoder, files, ctx.clips, batch_size=ctx.settings.batch_size,
+                                    on_progress=on_progress, stop=stop)
+            finally:
+                if created:
+                    target.drop_if_empty()
+
+    def remove_videos(self, paths: str | Path | Sequence[str | Path], index: str = "default") -> list[str]:
+        """Drop the named files, or every indexed video under named folders; returns their paths.
+
+        All or nothing: a path that matches no indexed video raises `UsageError` and nothing is
+        removed. Removed vectors of an approximate index wait for `compact`.
+        """
+        from openvid.archive.ingest import remove_videos
+
+        with self._index_lock(index):
+            return remove_videos(self.open_index(index), _paths(paths))
 
     def search(
         self,
@@ -201,39 +230,73 @@ class Engine:
         label: str | None = None,
         rerank: int = 0,
         ef_search: int | None = None,
+        include_self: bool = False,
     ) -> list[SearchHit]:
-        """Top-k moments for a text query, or for an example clip (`like="clip.mp4@12-20"`)."""
+        """Top-k moments for a text query, or for an example clip (`like="clip.mp4@12-20"`).
+
+        A `like` clip's own indexed segment is left out of its results unless `include_self`.
+        An empty list means nothing matched the filters (or the index is empty).
+        """
+        from openvid.archive.search import search as search_archive
+
         ctx, target = self._open(index)
         return search_archive(ctx, target, query, k=k, like=like, per_video=per_video, path_glob=path_glob,
                               min_duration_s=min_duration_s, taxonomy=taxonomy, label=label, rerank=rerank,
-                              ef_search=ef_search)
+                              ef_search=ef_search, include_self=include_self)
 
     def index_info(self, index: str = "default") -> dict:
+        from openvid.archive.ingest import size_on_disk
+
         target = self.open_index(index, repair=False)
         videos, segments = self.catalog.counts(target.record.id)
         return {"index": target.record, "videos": videos, "segments": segments, "vectors": target.vectors.info(),
                 "folder": str(target.folder), "bytes_on_disk": size_on_disk(target.folder)}
 
-    def check(self, index: str = "default", fix: bool = False) -> Consistency:
-        """Compare the FAISS copy with the catalog; with `fix`, repair and save it.
+    def list_indexes(self) -> list[dict]:
+        """Every index in the home: name, model, videos, segments and bytes on disk (`openvid info`)."""
+        from openvid.archive.video_index import summaries
 
-        A FAISS copy that cannot be read at all is reported as damaged (not raised), and `fix`
-        rebuilds it from the vectors kept in the catalog.
+        return summaries(self.catalog, self.settings.home)
+
+    def check(self, index: str = "default", fix: bool = False) -> Consistency:
+        """Compare the FAISS copy with the catalog, and the indexed files with the disk.
+
+        A FAISS copy that cannot be read at all is reported as damaged (not raised). `fix` repairs
+        the FAISS copy from the vectors kept in the catalog (rebuilding a damaged one), compacts
+        removed vectors and saves; files gone from disk are only reported (`prune` drops them: a
+        missing disk should not empty an index by itself). The state returned is the one found.
         """
         with self._index_lock(index):
             target = self.open_index(index, repair=False, rebuild_damaged=True)
-            state = target.consistency()
-            if fix and not state.ok:
+            state = target.consistency(files=True)
+            if fix and (not state.vectors_ok or state.tombstones):
                 target.repair()
+                target.vectors.compact()
                 target.save()
             return state
+
+    def compact(self, index: str = "default") -> int:
+        """Drop removed vectors from the index's FAISS file for good; returns how many."""
+        with self._index_lock(index):
+            return self.open_index(index).compact()
+
+    def prune(self, index: str = "default", *, dry_run: bool = False) -> list[str]:
+        """Drop the indexed videos whose files are gone from disk; returns their paths.
+
+        A moved file needs no pruning: indexing its new place finds it by content.
+        """
+        from openvid.archive.ingest import prune_videos
+
+        with self._index_lock(index):
+            return prune_videos(self.open_index(index), dry_run=dry_run)
 
     # -- classification ------------------------------------------------------------------------
     def classify(
         self,
         paths: str | Path | Sequence[str | Path],
-        taxonomy: str,
+        taxonomy: str | None = None,
         *,
+        labels: str | Sequence[str] | None = None,
         top_k: int = 5,
         multi_label: bool = False,
         segments: bool = False,
@@ -245,21 +308,38 @@ class Engine:
     ) -> ClassifyResult:
         """Classify videos against a taxonomy; bad files are reported in `failures`, not raised.
 
-        `heads`: closed-set heads that vote beside the zero-shot encoder (`openvid heads list`);
-        `head_weights`: their weights for this call (else the taxonomy's, else each head's default).
+        `paths`: one video or a list. `taxonomy`: a stored taxonomy's name; or, instead, `labels`:
+        label names for this call only (a list, or one comma-separated string, as the transformers
+        zero-shot pipelines take `candidate_labels`), scored with the default template and nothing
+        stored. `heads`: closed-set heads that vote beside the zero-shot encoder (`openvid heads
+        list`); `head_weights`: their weights for this call (else the taxonomy's, else each head's
+        default).
 
-            >>> engine.classify(["clip.mp4"], "sports").predictions[0].top  # doctest: +SKIP
+            >>> engine.classify("clip.mp4", "sports").predictions[0].top  # doctest: +SKIP
             'pole vault'
-            >>> engine.classify(["clip.mp4"], "sports", heads=["videomae"])  # doctest: +SKIP
+            >>> engine.classify("clip.mp4", labels=["surfing", "skateboarding", "cooking"])  # doctest: +SKIP
+            >>> engine.classify(["a.mp4", "b.mp4"], "sports", heads=["videomae"])  # doctest: +SKIP
         """
-        prepared = prepare(self._context(), taxonomy, heads=heads, head_weights_given=head_weights,
+        from openvid.classify.classifier import ClassifyOptions
+        from openvid.classify.prepare import classify_videos, labels_taxonomy, prepare
+
+        if (taxonomy is None) == (labels is None):
+            raise UsageError(f"give either {opt('taxonomy')} or {opt('labels')} (label names for this call), not "
+                             f"{'both' if labels is not None else 'neither'}")
+        target = taxonomy if labels is None else labels_taxonomy(labels)
+        prepared = prepare(self._context(), target, heads=heads, head_weights_given=head_weights,
                            map_threshold=map_threshold)
         options = ClassifyOptions(top_k=top_k, multi_label=multi_label, segments=segments, level=level)
-        return classify_videos(prepared, _paths(paths), options, on_progress)
+        return classify_videos(prepared, _video_files(paths), options, on_progress)
 
-    def calibrate_rejection(self, taxonomy: str, accept: Sequence[str | Path], reject: Sequence[str | Path],
-                            on: str = "probability") -> Calibration:
-        """Fit and store the taxonomy's "none of these" threshold (`openvid.classify.calibrate`)."""
+    def calibrate_rejection(self, taxonomy: str, accept: str | Path | Sequence[str | Path],
+                            reject: str | Path | Sequence[str | Path], on: str = "probability") -> Calibration:
+        """Fit and store the taxonomy's "none of these" threshold (`openvid.classify.calibrate`).
+
+        `warnings` on the result say when too few videos per side were given for a stable threshold.
+        """
+        from openvid.classify.calibrate import calibrate_rejection
+
         return calibrate_rejection(self._context(), taxonomy, _paths(accept), _paths(reject), on=on)
 
     def head_mapping(self, taxonomy: str, head: "str | HeadChoice | Head", *, threshold: float | None = None,
@@ -274,20 +354,18 @@ class Engine:
         from openvid.heads import get_head_spec
 
         get_head_spec(head)  # unknown names fail here, listing the heads
-        weights = dict(self.taxonomies.get(taxonomy).settings.head_weights)
-        if weight is None:
-            weights.pop(head, None)
-        else:
-            weights[head] = weight
-        return self.taxonomies.update_settings(taxonomy, head_weights=weights).settings.head_weights
+        return self.taxonomies.set_head_weight(taxonomy, head, weight).settings.head_weights  # one transaction
 
     # -- few-shot examples ---------------------------------------------------------------------
-    def add_examples(self, taxonomy: str, label: str, clips: Sequence[str | Path]) -> list["ExampleRecord"]:
+    def add_examples(self, taxonomy: str, label: str, clips: str | Path | Sequence[str | Path]) -> "ExamplesAdded":
         """Embed example clips (`FILE` or `FILE@START-END`) and store them for `label`, all or none.
 
-        The label is created when missing. Classification uses them at once.
+        The label is created when missing, in the same transaction; the result says so
+        (`created_label`, with `similar_labels` spelled like it: a typo?) and iterates over the
+        stored records. Classification uses them at once.
 
-            >>> engine.add_examples("sports", "kickflip", ["a.mp4", "b.mp4@3-7"])  # doctest: +SKIP
+            >>> engine.add_examples("sports", "kickflip", ["a.mp4", "b.mp4@3-7"]).created_label  # doctest: +SKIP
+            False
         """
         from openvid.fewshot import add_examples
 
@@ -331,6 +409,9 @@ class Engine:
 
     def encode_video(self, path: str | Path) -> VideoEmbedding:
         """Segment a video file and embed every segment, holding one batch of frames at a time."""
+        if not isinstance(path, (str, Path)):
+            raise UsageError("encode_video takes one video (a path) and returns its segments' vectors; for several, "
+                             "call it once per video, or index them with index_videos")
         ctx = self._context()
         encoder, batch_size = ctx.encoder, ctx.settings.batch_size
         starts, ends, vectors = [], [], []
@@ -346,6 +427,30 @@ class Engine:
             model=encoder.identity,
         )
 
+    # -- models and settings -------------------------------------------------------------------
+    @staticmethod
+    def pull(name: str) -> str:
+        """Download a checkpoint into the local cache (an encoder or a head, by any accepted name);
+        returns where it is. A local folder or file is already there: its path comes back."""
+        from openvid.encoders import pull
+        from openvid.heads import list_heads, pull_head
+
+        return pull_head(name) if name in {spec.name for spec in list_heads()} else pull(name)
+
+    def config(self, resolve: bool = False) -> dict[str, Any]:
+        """What calls of this engine run with: the home and how it was chosen, model, device, dtype,
+        versions (`openvid config`). `resolve` says what "auto" becomes here (imports torch)."""
+        from openvid.config import describe
+
+        return describe(self.settings, resolve=resolve)
+
+
+def _video_files(paths: str | Path | Sequence[str | Path]) -> list[str]:
+    """Files exactly as given, folders walked for videos as `openvid index` walks them."""
+    from openvid.archive.ingest import expand_folders
+
+    return expand_folders(_paths(paths))
+
 
 def _paths(paths: str | Path | Sequence[str | Path]) -> list[str]:
     """One path or many: a lone string is one file, never a sequence of characters."""
@@ -358,6 +463,15 @@ def batched(items: Iterable["Clip"], size: int) -> Iterator[list["Clip"]]:
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
+
+
+def __getattr__(name: str) -> Any:
+    """`openvid.engine.Calibration` stays importable, without loading the classify job with the engine."""
+    if name == "Calibration":
+        from openvid.classify.calibrate import Calibration
+
+        return Calibration
+    raise AttributeError(f"module 'openvid.engine' has no attribute {name!r}")
 
 
 __all__ = ["Calibration", "Engine", "VideoEmbedding"]

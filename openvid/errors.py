@@ -34,7 +34,8 @@ CLI_FLAGS: dict[str, str] = {
     "head_weights": "--head-weight",
     "path_glob": "--path",
     "heads": "--head",
-    "labels_file": "--labels",
+    "labels_file": "--head-labels",  # `--labels` is the label names of an ad-hoc classify
+    "checkpoint": "--head-checkpoint",  # a head's own weights, NAME=PATH (`HeadChoice(name, checkpoint=...)`)
     "k": "--top-k",
 }
 

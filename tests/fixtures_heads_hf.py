@@ -15,7 +15,7 @@ HF_HEADS = ("videomae", "timesformer", "ast", "clap")
 
 @pytest.fixture(scope="session")
 def tiny_hf_heads(tiny_model_dirs) -> dict:
-    """name -> Head loaded on CPU from the tiny checkpoint folder (`--checkpoint NAME=FOLDER`)."""
+    """name -> Head loaded on CPU from the tiny checkpoint folder (`--head-checkpoint NAME=FOLDER`)."""
     from openvid.config import Settings
     from openvid.heads import HeadChoice, load_head
 

@@ -107,8 +107,9 @@ def test_filters_per_video_and_like(tiny_model_dirs, tmp_path, archive):
     assert long_only and all(Path(h.path).name == "bikes.mp4" for h in long_only)
     per_video = engine.search("a scene", k=50, per_video=True)
     assert len(per_video) == len({h.path for h in per_video}) == 3
-    like = engine.search(like=f"{archive / 'bikes.mp4'}@2-4", k=1)
+    like = engine.search(like=f"{archive / 'bikes.mp4'}@2-4", k=1, include_self=True)
     assert Path(like[0].path).name == "bikes.mp4" and like[0].start_s <= 2.0 < like[0].end_s
+    assert like[0].score == pytest.approx(1.0, abs=1e-4)  # the clip itself, asked for
     with pytest.raises(OpenvidError):
         engine.search("text", like=str(archive / "bikes.mp4"))
 

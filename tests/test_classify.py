@@ -173,7 +173,7 @@ def test_unknown_and_empty_taxonomies_are_clear_errors(tiny_model_dirs, home, sa
 def test_cli_end_to_end(tiny_model_dirs, home, sample_videos, bad_files, capsys):
     model = str(tiny_model_dirs["clip"])
     common = ["--home", str(home)]
-    assert run(["taxonomy", "create", "sports", "-t", "a video of {}.", *common]) == 0
+    assert run(["taxonomy", "create", "sports", "--template", "a video of {}.", *common]) == 0
     for label in ["cycling", "cartoon", "phone call"]:
         assert run(["taxonomy", "add-label", "sports", label, *common]) == 0
     assert run(["taxonomy", "add-prompt", "sports", "cycling", "people racing on bikes", *common]) == 0

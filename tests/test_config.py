@@ -11,8 +11,10 @@ from openvid.config import Settings, resolve_device, resolve_dtype
 from openvid.errors import OpenvidError, UnknownChoice
 
 
-def test_precedence_defaults_then_environment_then_arguments():
-    assert Settings.from_env({}).home == Path("indexes")
+def test_precedence_defaults_then_environment_then_arguments(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert Settings.from_env({}).home == tmp_path / "data" / "openvid"  # the home rule: tests/test_config_home.py
     env = {"OPENVID_HOME": "/tmp/ov", "OPENVID_DEVICE": "cpu", "OPENVID_BATCH_SIZE": "4", "OPENVID_MODEL": "xclip"}
     from_env = Settings.from_env(env)
     assert (from_env.home, from_env.device, from_env.batch_size, from_env.model) == (Path("/tmp/ov"), "cpu", 4, "xclip")

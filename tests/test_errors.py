@@ -41,7 +41,7 @@ def test_opt_reads_as_a_parameter_for_the_api_and_as_a_flag_at_the_cli():
     ("cascade", True, "cascade=True", "--cascade"),
     ("path_glob", "*/sub/*", "path_glob='*/sub/*'", "--path */sub/*"),
     ("min_duration_s", None, "min_duration_s", "--min-duration"),
-    ("labels_file", "videomae=l.txt", "labels_file='videomae=l.txt'", "--labels videomae=l.txt"),
+    ("labels_file", "videomae=l.txt", "labels_file='videomae=l.txt'", "--head-labels videomae=l.txt"),
     ("k", 5, "k=5", "--top-k 5"),
     ("ef_search", 64, "ef_search=64", "--ef-search 64"),  # not in CLI_FLAGS: underscores become hyphens
 ])
@@ -200,7 +200,7 @@ def test_library_argument_checks_are_usage_errors():
     (["classify", "x.mp4", "-t", "sports", "--head-weight", "videomae"], "--head-weight takes NAME=VALUE"),
     (["classify", "x.mp4", "-t", "sports", "--head-weight", "videomae=heavy", "--head", "videomae"],
      "--head-weight wants a number"),
-    (["classify", "x.mp4", "-t", "sports", "--checkpoint", "videomae=/x"], "add --head videomae"),
+    (["classify", "x.mp4", "-t", "sports", "--head-checkpoint", "videomae=/x"], "add --head videomae"),
     (["eval", "data", "-t", "sports", "--shots", "1,two"], "--shots takes whole numbers"),
     (["fewshot", "remove", "sports"], "or --label"),
 ])

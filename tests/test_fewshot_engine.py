@@ -255,3 +255,132 @@ def test_copying_a_taxonomy_copies_its_examples_probe_and_head_overrides(engine,
            [(s.label, s.probability) for s in first.predictions[0].labels]
     engine.examples.remove("scenes-2", label="red sky")  # the copies are their own
     assert len(engine.examples.list("scenes")) == 6 and len(engine.examples.list("scenes-2")) == 4
+
+
+def _content(home) -> str:
+    """The store's content without the text-vector cache (a cache that any read may fill)."""
+    from fixtures_store import dump
+
+    return "\n".join(line for line in dump(home).splitlines() if not line.startswith('INSERT INTO "text_embeddings"'))
+
+
+def test_a_fit_that_fails_writes_nothing(engine, class_clips, monkeypatch):
+    from openvid.store import ExampleStore
+
+    engine.add_examples("scenes", "red sky", class_clips["red sky"][:1])
+    engine.add_examples("scenes", "blue sea", class_clips["blue sea"][:2])
+    home = engine.settings.home
+    before = _content(home)
+    with pytest.raises(OpenvidError, match="red sky"):  # too few examples for the probe
+        engine.fit_fewshot("scenes")
+    assert _content(home) == before
+    engine.add_examples("scenes", "red sky", class_clips["red sky"][1:2])
+    before = _content(home)
+
+    def broken(*args, **kwargs):
+        raise OpenvidError("disk full")
+
+    monkeypatch.setattr(ExampleStore, "save_probe", broken)  # fails after the tuned settings are written
+    with pytest.raises(OpenvidError, match="disk full"):
+        engine.fit_fewshot("scenes")
+    assert _content(home) == before
+    assert engine.taxonomies.get("scenes").settings.fewshot_alpha == 1.0
+
+
+def test_a_fit_refuses_to_store_a_probe_for_a_taxonomy_that_changed_meanwhile(engine, class_clips, monkeypatch):
+    import openvid.scoring.adapters as adapters
+
+    for name in CLASSES:
+        engine.add_examples("scenes", name, class_clips[name][:2])
+    fit_probe = adapters.fit_probe
+
+    def meanwhile(*args, **kwargs):
+        probe = fit_probe(*args, **kwargs)
+        engine.taxonomies.add_prompt("scenes", "red sky", "a sunset")  # another process edits the labels
+        return probe
+
+    monkeypatch.setattr(adapters, "fit_probe", meanwhile)
+    with pytest.raises(OpenvidError, match="changed while the probe was being fitted.*nothing was stored"):
+        engine.fit_fewshot("scenes")
+    assert engine.examples.load_probe("scenes", engine.encoder.identity) is None
+    assert engine.taxonomies.get("scenes").settings.fewshot_alpha == 1.0
+
+
+def test_a_new_label_whose_examples_fail_to_store_leaves_nothing(engine, class_clips):
+    home = engine.settings.home
+    engine.classify([class_clips["red sky"][0]], "scenes")  # warm the caches a read fills anyway
+    before = _content(home)
+    clip = str(class_clips["red sky"][0])
+    with pytest.raises(OpenvidError, match="given twice"):  # refused by the store, after the label was made
+        engine.add_examples("scenes", "sunset", [clip, clip])
+    assert _content(home) == before
+    with pytest.raises(TaxonomyError, match="built-in label list"):  # refused before decoding, installing nothing
+        engine.add_examples("ucf101", "new class", [clip])
+    assert _content(home) == before
+
+
+def test_a_label_made_by_fewshot_add_is_announced_with_the_close_existing_one(engine, class_clips, capsys):
+    added = engine.add_examples("scenes", "red skies", class_clips["red sky"][:1])
+    assert added.created_label and added.similar_labels == ["red sky"] and len(added) == 1
+    assert "created label 'red skies'" in added.warnings[0] and "did you mean 'red sky'?" in added.warnings[0]
+    again = engine.add_examples("scenes", "red sky", class_clips["red sky"][:1])
+    assert not again.created_label and again.warnings == []
+    model = ["--home", str(engine.settings.home), "--model", str(engine.settings.model), "--device", "cpu"]
+    assert run(["fewshot", "add", "scenes", "grean field", str(class_clips["green field"][0]), *model]) == 0
+    err = capsys.readouterr().err
+    assert "created label 'grean field'" in err and "did you mean 'green field'?" in err
+    assert run(["fewshot", "add", "scenes", "sunset", str(class_clips["red sky"][1]), "--json", *model]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["created_label"] is True and report["similar_labels"] == []
+
+
+def test_syncing_for_another_encoder_stores_every_label_or_none(engine, class_clips, monkeypatch):
+    from openvid.store import ExampleStore
+
+    other = "other-model|video"
+    for name in ("red sky", "blue sea"):  # examples another model embedded: this one re-embeds them
+        engine.examples.add("scenes", name, other, [(str(class_clips[name][0]), None, None, np.ones(4, np.float32))])
+    home = engine.settings.home
+    before = _content(home)
+    add = ExampleStore.add
+    calls = []
+
+    def second_fails(self, *args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise OpenvidError("disk full")
+        return add(self, *args, **kwargs)
+
+    monkeypatch.setattr(ExampleStore, "add", second_fails)
+    with pytest.raises(OpenvidError, match="disk full"):
+        engine.sync_examples("scenes")
+    assert _content(home) == before
+    monkeypatch.setattr(ExampleStore, "add", add)
+    assert len(engine.sync_examples("scenes").re_embedded) == 2
+
+
+def test_fewshot_list_counts_clips_and_shows_their_encoders(engine, class_clips, capsys):
+    home = ["--home", str(engine.settings.home)]
+    clip = class_clips["red sky"][0]
+    engine.add_examples("scenes", "red sky", [clip])
+    engine.add_examples("scenes", "blue sea", class_clips["blue sea"][:1])
+    engine.examples.add("scenes", "red sky", "other-model|video", [(str(clip), None, None, np.ones(4, np.float32))])
+    assert run(["fewshot", "list", "scenes", "--json", *home]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 2  # two clips, three vectors
+    assert rows[0]["label"] == "red sky" and rows[0]["encoders"] == sorted([engine.encoder.identity, "other-model|video"])
+    assert len(rows[0]["ids"]) == 2 and rows[0]["id"] == min(rows[0]["ids"])
+    assert run(["fewshot", "list", "scenes", *home]) == 0
+    assert "2 example clip(s), embedded by 2 encoder(s)" in capsys.readouterr().out
+    assert run(["fewshot", "remove", "scenes", str(rows[0]["id"]), "--json", *home]) == 0
+    assert json.loads(capsys.readouterr().out) == {"taxonomy": "scenes", "removed": 1, "vectors_removed": 2}
+    assert [(r.label, r.encoder) for r in engine.examples.list("scenes")] == [("blue sea", engine.encoder.identity)]
+
+
+def test_fewshot_json_reads_labels_and_files_as_themselves(engine, capsys):
+    name = "vidéo_日本語"
+    engine.examples.add("scenes", "red sky", "some-model|video", [(f"/v/{name}.mp4", 1, 2, np.ones(4, np.float32))])
+    assert run(["fewshot", "list", "scenes", "--json", "--home", str(engine.settings.home)]) == 0
+    printed = capsys.readouterr().out
+    assert f"/v/{name}.mp4" in printed and "\\u" not in printed
+    assert json.loads(printed)[0]["clip"] == f"/v/{name}.mp4@1-2"

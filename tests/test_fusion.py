@@ -192,14 +192,14 @@ def test_classify_with_a_head_equals_the_pool_of_zero_shot_and_the_head(sports, 
         assert score.votes["test-stub"] == pytest.approx(2 * head[score.label] / 3, abs=1e-6)
     assert fused.top == "riding a bike"
     assert [(h.name, h.voted, h.mapped_labels) for h in fused.heads] == [("test-stub", True, 2)]
-    assert fused.heads[0].weight == pytest.approx(2 / 3)
+    assert fused.heads[0].weight == 2.0 and fused.heads[0].share == pytest.approx(2 / 3)  # configured, normalised
     # the head got its own frame count from the same decode
     head_obj = sports.load_heads(["test-stub"])[0]
     assert set(head_obj.seen_frames) == {3}
     # the weight: call > taxonomy setting > default
     sports.set_head_weight("sports", "test-stub", 1.0)
     stored = sports.classify([path], "sports", heads=["test-stub"]).predictions[0]
-    assert stored.heads[0].weight == pytest.approx(0.5)
+    assert stored.heads[0].weight == 1.0 and stored.heads[0].share == pytest.approx(0.5)
     called = sports.classify([path], "sports", heads=["test-stub"], head_weights={"test-stub": 0}).predictions[0]
     assert [s.probability for s in called.labels] == pytest.approx([s.probability for s in plain.labels])
     assert not called.heads[0].voted
@@ -249,5 +249,5 @@ def test_bad_head_options_are_refused_with_what_to_do(sports, sample_videos, hom
         sports.classify([path], "sports", heads=["no-such-head"])
     assert run(["classify", path, "-t", "sports", "--head-weight", "test-stub", "--home", str(home)]) == 1
     assert "NAME=VALUE" in capsys.readouterr().err
-    assert run(["classify", path, "-t", "sports", "--checkpoint", "videomae=/x", "--home", str(home)]) == 1
+    assert run(["classify", path, "-t", "sports", "--head-checkpoint", "videomae=/x", "--home", str(home)]) == 1
     assert "--head videomae" in capsys.readouterr().err

@@ -98,12 +98,12 @@ def test_clap_scores_the_taxonomy_labels_and_is_silent_without_audio(engine, tin
 def test_classify_cli_with_heads_and_show_map(engine, tiny_model_dirs, sample_videos, capsys):
     common = ["--home", str(engine.settings.home), "--model", str(engine.settings.model), "--device", "cpu"]
     code = run(["classify", str(sample_videos["bikes.mp4"]), "-t", "acts", "--window", "2", "--head", "videomae",
-                "--checkpoint", f"videomae={tiny_model_dirs['videomae']}", "--json", *common])
+                "--head-checkpoint", f"videomae={tiny_model_dirs['videomae']}", "--json", *common])
     assert code == 0
     prediction = json.loads(capsys.readouterr().out)["predictions"][0]
     assert set(prediction["labels"][0]["votes"]) == {ZERO_SHOT, "videomae"}
     assert prediction["heads"][0]["name"] == "videomae"
-    assert run(["heads", "show-map", "acts", "videomae", "--checkpoint", str(tiny_model_dirs["videomae"]),
+    assert run(["heads", "show-map", "acts", "videomae", "--head-checkpoint", f"videomae={tiny_model_dirs['videomae']}",
                 "--all", "--json", *common]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert len(shown["map"]) == 5 and shown["uncovered"] == ["talking on the phone"]
@@ -126,7 +126,7 @@ def test_models_list_and_pull_know_the_heads(capsys):
     assert (heads["videomae"]["frames"], heads["timesformer"]["frames"]) == (16, 8)
     assert heads["ast"]["needs_audio"] and heads["ast"]["default_weight"] == 0.5
     assert run(["models", "pull", "avslowfast"]) == 1
-    assert "--checkpoint avslowfast=" in capsys.readouterr().err
+    assert "--head-checkpoint avslowfast=" in capsys.readouterr().err
     assert run(["models", "pull", "videomae"]) == 1  # offline: the instruction, not a traceback
     assert "MCG-NJU/videomae-base-finetuned-kinetics" in capsys.readouterr().err
 
@@ -220,7 +220,7 @@ def test_eval_with_a_head_measures_the_fused_answer(engine, tiny_model_dirs, sam
 
     common = ["--home", str(engine.settings.home), "--model", str(engine.settings.model), "--device", "cpu",
               "--window", "2"]
-    code = run(["eval", str(data), "-t", "acts", "--head", "videomae", "--checkpoint",
+    code = run(["eval", str(data), "-t", "acts", "--head", "videomae", "--head-checkpoint",
                 f"videomae={tiny_model_dirs['videomae']}", "--head-weight", "videomae=50", "-o", str(tmp_path / "out"),
                 "--json", *common])
     assert code == 0, capsys.readouterr().err

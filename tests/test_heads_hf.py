@@ -257,7 +257,7 @@ def test_default_checkpoint_offline_says_how_to_get_it(name):
     assert spec.checkpoint in message
     assert f"openvid models pull {name}" in message
     assert f"checkpoint='{name}=" in message  # the API's spelling
-    assert f"--checkpoint {name}=" in info.value.cli_message()  # the command line's
+    assert f"--head-checkpoint {name}=" in info.value.cli_message()  # the command line's
 
 
 def test_registered_specs():
@@ -291,7 +291,7 @@ def test_checkpoint_of_another_architecture_is_refused(tiny_model_dirs):
 def test_missing_folder_and_incomplete_checkpoint(tiny_model_dirs, tmp_path):
     with pytest.raises(ModelUnavailable, match="checkpoint='ast=") as caught:
         load_head(HeadChoice("ast", checkpoint=str(tmp_path / "nowhere")), Settings(device="cpu"))
-    assert "--checkpoint ast=" in caught.value.cli_message()
+    assert "--head-checkpoint ast=" in caught.value.cli_message()
     partial = tmp_path / "partial"
     partial.mkdir()
     (partial / "config.json").write_text((tiny_model_dirs["videomae"] / "config.json").read_text())

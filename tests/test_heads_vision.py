@@ -90,7 +90,7 @@ def test_default_checkpoint_offline_fails_fast_and_says_what_to_do(name):
     message = str(caught.value)
     assert spec.checkpoint in message
     assert f"openvid models pull {name}" in message and f"checkpoint='{name}=" in message  # the API's spelling
-    assert f"--checkpoint {name}=" in caught.value.cli_message()  # the command line's
+    assert f"--head-checkpoint {name}=" in caught.value.cli_message()  # the command line's
 
 
 def test_pull_offline_and_an_unanswering_server_fail_fast(monkeypatch):
@@ -114,7 +114,7 @@ def test_pull_offline_and_an_unanswering_server_fail_fast(monkeypatch):
 def test_avslowfast_without_a_checkpoint_asks_for_one():
     with pytest.raises(ModelUnavailable, match="checkpoint='avslowfast=") as caught:
         load_head("avslowfast", CPU)
-    assert "--checkpoint avslowfast=" in caught.value.cli_message()
+    assert "--head-checkpoint avslowfast=" in caught.value.cli_message()
 
 
 # -- torchvision: equal to weights.transforms() + the model ---------------------------------------

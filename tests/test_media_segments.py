@@ -48,6 +48,24 @@ def test_window_count_is_exact_without_trailing_windows():
     assert windows[-1].start_s == pytest.approx(2.7)
 
 
+def test_a_tail_of_a_frame_or_two_joins_the_last_window():
+    # 4.004 s at 25 fps with 2 s windows: the 4 ms left after 4.0 s is no segment of its own
+    windows = plan_windows(cfr(4.0, 25), 4.004, window_s=2, stride_s=2, frames_per_window=4)
+    assert [(w.start_s, w.end_s) for w in windows] == [(0, 2), (2, 4.004)]
+    # overlapping windows: the last one reaches the end, as long as ever
+    windows = plan_windows(cfr(6.0, 25), 6.004, window_s=4, stride_s=2, frames_per_window=4)
+    assert [(w.start_s, w.end_s) for w in windows] == [(0, 4), (2, 6), (4, 6.004)]
+    # gaps between windows: a sliver at the end is left out
+    windows = plan_windows(cfr(10.0, 25), 10.004, window_s=1, stride_s=5, frames_per_window=2)
+    assert [(w.start_s, w.end_s) for w in windows] == [(0, 1), (5, 6)]
+    # a tail of more than two frame intervals is still a segment
+    windows = plan_windows(cfr(4.2, 25), 4.2, window_s=2, stride_s=2, frames_per_window=4)
+    assert [(w.start_s, w.end_s) for w in windows] == [(0, 2), (2, 4), (4, 4.2)]
+    # at a low frame rate the merge stays under half a window
+    windows = plan_windows(cfr(10, 1), 10.4, window_s=0.5, stride_s=0.5, frames_per_window=1)
+    assert windows[-1].end_s == 10.4 and windows[-1].start_s == pytest.approx(10.0)
+
+
 def test_non_overlapping_and_gapped_strides():
     windows = plan_windows(cfr(10, 10), 10.0, window_s=2, stride_s=2, frames_per_window=1)
     assert [(w.start_s, w.end_s) for w in windows] == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]

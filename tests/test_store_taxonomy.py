@@ -11,7 +11,7 @@ import pytest
 from fixtures_store import dump
 
 from openvid.errors import TaxonomyError
-from openvid.store import Label, Taxonomy, TaxonomySettings, TaxonomyStore, open_database
+from openvid.store import Label, Taxonomy, TaxonomySettings, TaxonomyStore, open_database, rows
 from openvid.store.taxonomy import TaxonomyStore as _Store
 
 
@@ -229,7 +229,7 @@ def test_refusals_say_what_to_do_and_change_nothing(sports, store, home):
 
 
 def test_settings_are_checked_when_built():
-    with pytest.raises(TaxonomyError, match="reject_on 'logit' is not valid; valid values: probability, cosine"):
+    with pytest.raises(TaxonomyError, match="reject_on='logit' is not valid; valid values: probability, cosine"):
         TaxonomySettings(reject_on="logit")
     assert TaxonomySettings(reject_threshold=-0.2, reject_on="cosine").reject_threshold == -0.2
     with pytest.raises(TaxonomyError, match="probability threshold lies from 0 to 1"):
@@ -246,7 +246,7 @@ def test_a_failure_in_the_middle_of_a_write_leaves_nothing_behind(sports, store,
     def broken(*args, **kwargs):
         raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(_Store, "_record", broken)  # fails after the label rows were written
+    monkeypatch.setattr(rows, "record", broken)  # fails after the label rows were written
     with pytest.raises(RuntimeError):
         store.rename_label("sports", "ball game", "ball sports")
     with pytest.raises(RuntimeError):

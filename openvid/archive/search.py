@@ -9,6 +9,7 @@ video-conditioned score, which needs the clips themselves: they are decoded agai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -16,13 +17,14 @@ import numpy as np
 from openvid.archive.video_index import VideoIndex
 from openvid.errors import UsageError, opt
 from openvid.media.clip_ref import parse_clip_ref
+from openvid.results import ToDict
 from openvid.store.catalog import SegmentRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from openvid.context import RunContext
 
 @dataclass
-class SearchHit:
+class SearchHit(ToDict):
     """One moment: a time range of one video, scored by its best matching segment."""
 
     path: str
@@ -63,19 +65,27 @@ def search_index(
     rescore=None,
     rerank: int = 0,
     ef_search: int | None = None,
+    exclude_ids: np.ndarray | None = None,
 ) -> list[SearchHit]:
     """The top-k moments for a unit query vector.
 
     `rescore(records) -> scores` (X-CLIP's exact score) re-orders the best `rerank` segments.
+    `exclude_ids`: segments never to return (a `like` query's own segment).
     """
+    exclude = np.asarray(exclude_ids if exclude_ids is not None else [], np.int64)
+    if allowed_ids is not None and len(exclude):
+        allowed_ids = np.setdiff1d(allowed_ids, exclude)
     if allowed_ids is not None and not len(allowed_ids):
         return []
-    fetch = max(4 * k, rerank, 50)
+    fetch = max(4 * k, rerank, 50) + (len(exclude) if allowed_ids is None else 0)
     search_kwargs = {"allowed_ids": allowed_ids}
     if ef_search:
         search_kwargs["ef_search"] = ef_search
     scores, ids = index.vectors.search(np.asarray(query, np.float32)[None, :], fetch, **search_kwargs)
     pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+    if len(exclude) and allowed_ids is None:
+        dropped = set(exclude.tolist())
+        pairs = [(i, s) for i, s in pairs if i not in dropped]
     records = index.catalog.segments([i for i, _ in pairs])
     hits = [(records[i], s) for i, s in pairs if i in records]
     if rerank and rescore is not None and hits:
@@ -109,11 +119,16 @@ def search(
     label: str | None = None,
     rerank: int = 0,
     ef_search: int | None = None,
+    include_self: bool = False,
 ) -> list[SearchHit]:
     """Top-k moments of `target` for a text query, or for an example clip (`like="clip.mp4@12-20"`).
 
     `ctx` carries the index's own encoder and window; the filters narrow the candidates before the
     vector search (path glob, minimum duration, the zero-shot top label under a taxonomy).
+
+    A `like` clip that is itself indexed would find itself first, at a score of about 1: its own
+    segments (those of the same file, or of an indexed copy of it, that overlap the clip's time
+    range; all of the file's without a range) are left out unless `include_self`.
     """
     from openvid.classify.prepare import prepare
     from openvid.encoders.base import label_matrix
@@ -121,9 +136,13 @@ def search(
     if (query is None) == (like is None):
         raise UsageError(f"search needs either a text query or {opt('like', 'FILE[@start-end]')}, not both")
     encoder = ctx.encoder
+    exclude = None
     if like is not None:
         path, start, end = parse_clip_ref(like)
-        vector = encoder.encode_video([ctx.load_clip(path, start, end)])[0]
+        clip = ctx.load_clip(path, start, end)
+        vector = encoder.encode_video([clip])[0]
+        if not include_self:
+            exclude = own_segments(target, path, clip.start_s, clip.end_s)
     else:
         vector = encoder.encode_text([query])[0]
     allowed = None
@@ -146,7 +165,26 @@ def search(
         raise UsageError(f"{opt('rerank')} needs a text query and an encoder with an exact video-conditioned "
                          f"score (xclip, xclip-zs); {encoder.name} has none")
     return search_index(target, vector, k, per_video=per_video, allowed_ids=allowed, rescore=rescore,
-                        rerank=rerank, ef_search=ef_search)
+                        rerank=rerank, ef_search=ef_search, exclude_ids=exclude)
+
+
+def own_segments(index: VideoIndex, path: str, start_s: float, end_s: float) -> np.ndarray:
+    """Ids of the indexed segments that a clip of `path` over [start_s, end_s] is itself.
+
+    The file is found by path, else by content (an indexed copy elsewhere); segments count when
+    they overlap the range by more than a millisecond (touching neighbours are other moments).
+    """
+    from openvid.archive.ingest import content_hash
+
+    file = Path(path).expanduser()
+    catalog, index_id = index.catalog, index.record.id
+    video = catalog.find_video(index_id, path=str(file.resolve()))
+    if video is None and file.is_file():
+        video = catalog.find_video(index_id, content_hash=content_hash(file))
+    if video is None:
+        return np.zeros(0, np.int64)
+    return np.array([r.id for r in catalog.video_segments(video.id)
+                     if r.start_s < end_s - 1e-3 and r.end_s > start_s + 1e-3], np.int64)
 
 
 def label_filter_ids(index: VideoIndex, candidate_ids: np.ndarray, label_vectors: np.ndarray,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -11,7 +11,7 @@ from openvid.classify.classifier import ClassifyOptions
 from openvid.classify.prepare import classify_videos, prepare
 from openvid.errors import UsageError, opt
 from openvid.results import Failure
-from openvid.scoring.calibration import fit_threshold
+from openvid.scoring.calibration import REJECT_ON, fit_threshold, sample_size_warning
 
 if TYPE_CHECKING:  # pragma: no cover
     from openvid.context import RunContext
@@ -28,6 +28,7 @@ class Calibration:
     accept_scores: np.ndarray
     reject_scores: np.ndarray
     failures: list[Failure]
+    warnings: list[str] = field(default_factory=list)
 
 
 def calibrate_rejection(ctx: "RunContext", taxonomy: str, accept: Sequence[str], reject: Sequence[str],
@@ -36,8 +37,12 @@ def calibrate_rejection(ctx: "RunContext", taxonomy: str, accept: Sequence[str],
 
     `accept`: videos that do show one of the taxonomy's labels; `reject`: videos that show none.
     The threshold is the cut on the best label's score (probability or cosine) that best
-    separates the two sets (`fit_threshold`); it is saved as the taxonomy's setting.
+    separates the two sets (`fit_threshold`); it is saved as the taxonomy's setting (one edit: the
+    threshold and which score it reads). Fewer than a few videos per side still stores it, with a
+    warning that says how many were used (`sample_size_warning`).
     """
+    if on not in REJECT_ON:
+        raise UsageError(f"{opt('on', on)} is not a score to threshold; valid: {', '.join(REJECT_ON)}")
     prepared = prepare(ctx, taxonomy)
     options = ClassifyOptions(top_k=EVERY_LABEL)
     scores = {}
@@ -54,7 +59,9 @@ def calibrate_rejection(ctx: "RunContext", taxonomy: str, accept: Sequence[str],
                          f"{opt('reject')})")
     threshold = fit_threshold(scores["accept"], scores["reject"])
     ctx.taxonomies.update_settings(taxonomy, reject_threshold=threshold, reject_on=on)
-    return Calibration(threshold, on, scores["accept"], scores["reject"], failures)
+    warning = sample_size_warning(len(scores["accept"]), len(scores["reject"]))
+    return Calibration(threshold, on, scores["accept"], scores["reject"], failures,
+                       list(prepared.warnings) + ([warning] if warning else []))
 
 
 __all__ = ["Calibration", "calibrate_rejection"]

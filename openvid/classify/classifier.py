@@ -88,12 +88,20 @@ class TaxonomyClassifier:
         scores = self.scores(rows)
         fused, reports = self._fuse(scores.probs, rows)
         names, probs, cosine = self._at_level(fused.probs if fused else scores.probs, scores.cosine, options.level)
-        votes = self._votes_at_level(fused, options.level)
+        votes, spread = self._votes_at_level(fused, options.level)
         if options.multi_label:
-            on = multi_label_on(cosine, settings.multi_label_threshold)
-            order = [i for i in np.argsort(-cosine, kind="stable") if on[i]]
-            rejected = not order
+            # Independent yes/no per label, the encoder's cosine against the taxonomy's threshold:
+            # heads (whose votes are one distribution over all labels) take no part.
+            threshold = settings.multi_label_threshold
+            shown = yes_probability(cosine, threshold, self.encoder.logit_scale)
+            on = multi_label_on(cosine, threshold)
+            ranked = [int(i) for i in np.argsort(-cosine, kind="stable")]
+            accepted = [i for i in ranked if on[i]]
+            order = accepted or ranked[: options.top_k]  # none on: the closest, so "none of these" shows why
+            rejected = not accepted
+            votes = spread = None
         else:
+            threshold, on, shown = None, None, probs
             order = list(np.argsort(-probs, kind="stable")[: options.top_k])
             best = order[0]
             rejected = is_rejected(probs[best], cosine.max(), settings.reject_threshold, settings.reject_on)
@@ -103,23 +111,26 @@ class TaxonomyClassifier:
             for clip, row, seg_probs, seg_cos in zip(clips, rows, scores.segment_probs, scores.segment_cosine):
                 seg_fused, _ = self._fuse(seg_probs, [row])
                 seg_names, p, c = self._at_level(seg_fused.probs if seg_fused else seg_probs, seg_cos, options.level)
-                seg_votes = self._votes_at_level(seg_fused, options.level)
+                seg_votes, seg_spread = self._votes_at_level(seg_fused, options.level)
                 top = np.argsort(-p, kind="stable")[: options.top_k]
                 segments.append(SegmentPrediction(
                     start_s=float(clip.start_s), end_s=float(clip.end_s),
-                    labels=[LabelScore(seg_names[i], float(p[i]), float(c[i]), _vote_row(seg_votes, i)) for i in top],
+                    labels=[LabelScore(seg_names[i], float(p[i]), float(c[i]), _vote_row(seg_votes, i),
+                                       _spread_row(seg_spread, i)) for i in top],
                 ))
         return Prediction(
             path=path,
             taxonomy=self.taxonomy.name,
             taxonomy_version=self.taxonomy.version,
             model=self.encoder.identity,
-            labels=[LabelScore(names[i], float(probs[i]), float(cosine[i]), _vote_row(votes, i)) for i in order],
+            labels=[LabelScore(names[i], float(shown[i]), float(cosine[i]), _vote_row(votes, i),
+                               _spread_row(spread, i), None if on is None else bool(on[i])) for i in order],
             rejected=bool(rejected),
             multi_label=options.multi_label,
             level=options.level,
             segments=segments,
             heads=reports,
+            threshold=threshold,
         )
 
     def scores(self, rows: Sequence[ClipScores | np.ndarray]) -> ZeroShotScores:
@@ -163,17 +174,31 @@ class TaxonomyClassifier:
         fused = fuse(zero_shot, votes, weights)
         for voter in self.voters:
             name = voter.head.name
-            reports.append(HeadReport(name=name, weight=round(fused.weights.get(name, 0.0), 6),
+            reports.append(HeadReport(name=name, weight=float(voter.weight), share=round(fused.weights.get(name, 0.0), 6),
                                       voted=name in fused.weights, mapped_labels=len(voter.mapping.covered)))
         return fused, reports
 
-    def _votes_at_level(self, fused, level: int | None) -> dict[str, np.ndarray] | None:
+    def _covered(self, name: str) -> np.ndarray:
+        """Which leaf labels head `name`'s own labels vote for (the others get only its leftover mass)."""
+        targets = next(voter.mapping.targets for voter in self.voters if voter.head.name == name)
+        covered = np.zeros(len(self.labels), bool)
+        covered[np.asarray(targets, np.int64)[np.asarray(targets) >= 0]] = True
+        return covered
+
+    def _votes_at_level(self, fused, level: int | None) -> tuple[dict[str, np.ndarray] | None, dict[str, np.ndarray] | None]:
+        """Each voter's share of each label, and per head where that share is only leftover mass
+        spread over the labels it does not cover (a parent is covered when any of its leaves is)."""
         if fused is None:
-            return None
+            return None, None
+        shares, spread = fused.contributions, {}
+        for name in shares:
+            if name != ZERO_SHOT:
+                spread[name] = ~self._covered(name)
         if level is None:
-            return fused.contributions
-        return {name: roll_up(self.labels, share, self.parent_of, level, how="sum")[1]
-                for name, share in fused.contributions.items()}
+            return shares, spread
+        rolled = {name: roll_up(self.labels, share, self.parent_of, level, how="sum")[1] for name, share in shares.items()}
+        return rolled, {name: roll_up(self.labels, (~mask).astype(float), self.parent_of, level, how="max")[1] == 0
+                        for name, mask in spread.items()}
 
     def _at_level(self, probs: np.ndarray, cosine: np.ndarray, level: int | None):
         if level is None:
@@ -189,4 +214,21 @@ def _vote_row(votes: dict[str, np.ndarray] | None, index: int) -> dict[str, floa
     return {name: round(float(share[index]), 6) for name, share in votes.items()}
 
 
-__all__ = ["ZERO_SHOT", "ClassifyOptions", "ClipScores", "HeadVoter", "TaxonomyClassifier"]
+def _spread_row(spread: dict[str, np.ndarray] | None, index: int) -> list[str] | None:
+    if spread is None:
+        return None
+    return [name for name, mask in spread.items() if mask[index]]
+
+
+def yes_probability(cosine: np.ndarray, threshold: float, logit_scale: float) -> np.ndarray:
+    """Each label's own yes-probability in multi-label mode: sigmoid(logit_scale · (cosine − threshold)).
+
+    Independent of the other labels (unlike the softmax), on the same logit scale as the encoder's
+    softmax, and exactly 0.5 at the taxonomy's threshold, so "on" (cosine ≥ threshold) and
+    "yes-probability ≥ 0.5" are one decision.
+    """
+    z = float(logit_scale) * (np.asarray(cosine, np.float64) - float(threshold))
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+
+
+__all__ = ["ZERO_SHOT", "ClassifyOptions", "ClipScores", "HeadVoter", "TaxonomyClassifier", "yes_probability"]

@@ -1,7 +1,10 @@
-"""`openvid index / search / remove / info / check`: a searchable archive of videos."""
+"""`openvid index / search / remove / prune / compact / info / check`: a searchable archive of videos."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,7 +20,7 @@ IndexOption = Annotated[str, typer.Option("--index", "-i", help="Index name (one
 
 def register(app: typer.Typer) -> None:
     for name, command in [("index", index_cmd), ("search", search_cmd), ("remove", remove_cmd),
-                          ("info", info_cmd), ("check", check_cmd)]:
+                          ("prune", prune_cmd), ("compact", compact_cmd), ("info", info_cmd), ("check", check_cmd)]:
         app.command(name)(command)
 
 
@@ -39,16 +42,21 @@ def index_cmd(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print time spent per stage.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Index videos for search; files already indexed (same content) are skipped.
+    """Index videos for search; content already indexed (the same file, or a copy) is skipped.
+
+    Ctrl-C stops cleanly after the videos in flight (exit code 130; 143 on SIGTERM): what was
+    indexed is saved and the same command finishes the job. An existing index keeps its own
+    --window, --stride and --factory; for others, give a new --index name.
 
     Example: openvid index ~/archive --index archive --model clip
     """
     engine = _engine(model, device, home, window, stride)
     counts = {"segments": 0}
     started = time.perf_counter()
-    with Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-                  TimeElapsedColumn(), TextColumn("{task.description}"), console=err, transient=True,
-                  disable=as_json) as bar:
+    with _stop_on_signals() as stop, Progress(
+            TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(), TextColumn("{task.description}"), console=err, transient=True,
+            disable=as_json) as bar:
         task = bar.add_task("", total=None, rate="")
 
         def progress(path: str, status: str, segments: int) -> None:
@@ -57,23 +65,65 @@ def index_cmd(
             bar.update(task, advance=1, description=f"{status}: {Path(path).name}",
                        rate=f"{counts['segments']} segments, {rate:.1f}/s")
 
-        report = engine.index_videos(paths, index, factory=factory, on_progress=progress)
+        report = engine.index_videos(paths, index, factory=factory, on_progress=progress, stop=stop)
     if as_json:
         emit_json(report)
     else:
         speed = report.video_seconds / report.wall_seconds if report.wall_seconds else 0.0
         out.print(f"{report.index}: indexed {len(report.indexed)} videos ({report.segments} segments, "
                   f"{report.video_seconds:.0f} s of video at {speed:.1f}× real time); "
-                  f"{len(report.already)} already indexed, {len(report.moved)} moved, "
-                  f"{len(report.replaced)} changed and re-indexed, {len(report.failures)} failed")
+                  f"{len(report.already)} already indexed, {len(report.copies)} copies of indexed videos, "
+                  f"{len(report.moved)} moved, {len(report.replaced)} changed and re-indexed, "
+                  f"{len(report.failures)} failed", highlight=False)
+        for copy, original in report.copies.items():
+            out.print(f"  copy: {copy} has the same content as {original} (indexed once, under that path)",
+                      highlight=False, markup=False, soft_wrap=True)
         for failure in report.failures:
             say_error("failed", failure.error)
         if verbose and report.times:
             t = report.times
             out.print(f"stages: decode {t.decode:.1f} s (background), encode {t.compute:.1f} s, "
                       f"encoder waiting for frames {t.waiting:.1f} s, {t.clips} clips")
+    if report.stopped:
+        code = 128 + (stop.signal or signal.SIGINT)
+        name = "Ctrl-C (SIGINT)" if stop.signal in (None, signal.SIGINT) else signal.Signals(stop.signal).name
+        say_error("interrupted:", f"stopped by {name}; the {len(report.indexed)} videos indexed so far are saved "
+                                  f"and the index is consistent. {len(report.pending)} videos are not indexed yet: "
+                                  f"run the same command again to finish the job (indexed files are skipped). "
+                                  f"Exit code {code}.")
+        raise typer.Exit(code)
     if report.failures:
         raise typer.Exit(1)
+
+
+class _Stop(threading.Event):
+    """A stop request, remembering which signal asked for it."""
+
+    signal: int | None = None
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """SIGINT/SIGTERM set the event (the run stops cleanly after the batch in hand); a second one
+    stops at once (KeyboardInterrupt; what was committed is still saved). Outside the main thread,
+    where handlers cannot be installed, the event is simply never set."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.signal = signum
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def search_cmd(
@@ -84,10 +134,12 @@ def search_cmd(
     per_video: Annotated[bool, typer.Option("--per-video", help="Only the best moment of each video.")] = False,
     path: Annotated[Optional[str], typer.Option("--path", help="Only videos whose path matches this glob.")] = None,
     min_duration: Annotated[Optional[float], typer.Option(help="Only videos at least this many seconds long.")] = None,
-    taxonomy: Annotated[Optional[str], typer.Option(help="With --label: only segments whose zero-shot label in this taxonomy is LABEL.")] = None,
+    taxonomy: Annotated[Optional[str], typer.Option("--taxonomy", "-t", help="With --label: only segments whose zero-shot label in this taxonomy is LABEL.")] = None,
     label: Annotated[Optional[str], typer.Option(help="See --taxonomy.")] = None,
     rerank: Annotated[int, typer.Option(help="X-CLIP: re-score the top N with the exact video-conditioned score.")] = 0,
     ef_search: Annotated[Optional[int], typer.Option(help="Approximate index: higher is slower and more exact.")] = None,
+    include_self: Annotated[bool, typer.Option(
+        "--include-self", help="With --like: keep the example clip's own indexed segment in the results.")] = False,
     model: ModelOption = None,
     device: DeviceOption = None,
     home: HomeOption = None,
@@ -100,9 +152,15 @@ def search_cmd(
     engine = _engine(model, device, home)
     hits = engine.search(query, index=index, k=k, like=like, per_video=per_video, path_glob=path,
                          min_duration_s=min_duration, taxonomy=taxonomy, label=label, rerank=rerank,
-                         ef_search=ef_search)
+                         ef_search=ef_search, include_self=include_self)
     if as_json:
         emit_json(hits)
+        return
+    if not hits:
+        filters = [f for f, on in (("--path", path), ("--min-duration", min_duration is not None),
+                                   ("--label", label), ("--like (its own segment is left out)", like)) if on]
+        why = f"no segment passes {', '.join(filters)}" if filters else "the index holds no segments"
+        out.print(f"no matches in index {index!r}: {why}", highlight=False, markup=False, soft_wrap=True)
         return
     table = Table()
     for column in ("score", "path", "start s", "end s"):
@@ -126,15 +184,57 @@ def remove_cmd(
     if as_json:
         emit_json({"removed": removed})
     else:
-        out.print(f"removed {len(removed)} videos")
+        out.print(f"removed {len(removed)} videos from {index}", highlight=False)
 
 
-def info_cmd(index: IndexOption = "default", home: HomeOption = None, as_json: JsonOption = False) -> None:
-    """Show an index: videos, segments, model, index type, size on disk.
+def prune_cmd(
+    index: IndexOption = "default",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list them.")] = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Drop indexed videos whose files are gone from disk (moved files are found again by `index`).
 
-    Example: openvid info --index archive --json
+    Example: openvid prune --index archive --dry-run
     """
-    info = _engine(home=home).index_info(index)
+    gone = _engine(home=home).prune(index, dry_run=dry_run)
+    if as_json:
+        emit_json({"gone": gone, "removed": not dry_run})
+        return
+    for path in gone:
+        out.print(f"  gone: {path}", highlight=False, markup=False, soft_wrap=True)
+    verb = "would drop" if dry_run else "dropped"
+    out.print(f"{index}: {verb} {len(gone)} videos whose files are gone" if gone else
+              f"{index}: every indexed file is on disk; nothing to prune", highlight=False)
+
+
+def compact_cmd(index: IndexOption = "default", home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """Drop removed vectors from the index file for good (approximate indexes keep them until then).
+
+    Example: openvid compact --index archive
+    """
+    dropped = _engine(home=home).compact(index)
+    if as_json:
+        emit_json({"dropped": dropped})
+    else:
+        out.print(f"{index}: compacted, {dropped} removed vectors dropped" if dropped else
+                  f"{index}: nothing to compact", highlight=False)
+
+
+def info_cmd(
+    index: Annotated[Optional[str], typer.Option("--index", "-i", help="One index in detail (default: list them all).")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List every index (name, model, videos, segments, size), or show one: model, windows, index type.
+
+    Example: openvid info; openvid info --index archive --json
+    """
+    engine = _engine(home=home)
+    if index is None:
+        _list_indexes(engine, as_json)
+        return
+    info = engine.index_info(index)
     if as_json:
         emit_json(info)
         return
@@ -144,34 +244,63 @@ def info_cmd(index: IndexOption = "default", home: HomeOption = None, as_json: J
     out.print(f"model {record.model} ({record.encoder}), {record.dim}-d, windows {record.window_s:g} s "
               f"every {record.stride_s:g} s, {record.frames} frames each")
     how = "chosen by size" if vectors.auto else "forced"
-    out.print(f"vectors: {vectors.type} ({vectors.factory}, {how}), {vectors.count} live, "
-              f"{vectors.tombstones} removed awaiting compaction, ef_search {vectors.ef_search}"
-              + (", on GPU" if vectors.gpu else ""))
+    waiting = f", {vectors.tombstones} removed awaiting compaction (`openvid compact`)" if vectors.tombstones else ""
+    out.print(f"vectors: {vectors.type} ({vectors.factory}, {how}), {vectors.count} live{waiting}, "
+              f"ef_search {vectors.ef_search}" + (", on GPU" if vectors.gpu else ""))
+
+
+def _list_indexes(engine, as_json: bool) -> None:
+    rows = engine.list_indexes()
+    if as_json:
+        emit_json({"home": str(engine.settings.home), "indexes": rows})
+        return
+    if not rows:
+        out.print(f"no indexes in {engine.settings.home}; build one with `openvid index FOLDER`", highlight=False)
+        return
+    table = Table(title=f"indexes in {engine.settings.home}")
+    for column in ("name", "model", "videos", "segments", "size"):
+        table.add_column(column, justify="right" if column in ("videos", "segments", "size") else "left")
+    for row in rows:
+        table.add_row(row["name"], row["model"], str(row["videos"]), str(row["segments"]),
+                      f"{row['bytes_on_disk'] / 1e6:.1f} MB")
+    out.print(table)
 
 
 def check_cmd(
     index: IndexOption = "default",
-    fix: Annotated[bool, typer.Option("--fix", help="Repair the vectors from the catalog.")] = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Repair the vectors from the catalog and compact them.")] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check that the catalog and the vectors agree (exit code 1 when they do not and --fix is off).
+    """Check that the catalog and the vectors agree and that the indexed files are still on disk.
+
+    Exit code 1 when the vectors disagree (and --fix is off) or files are gone (`openvid prune`).
 
     Example: openvid check --index archive --fix
     """
     state = _engine(home=home).check(index, fix=fix)
     if as_json:
-        emit_json({"ok": state.ok, "fixed": fix and not state.ok, "catalog_segments": state.catalog_segments,
+        emit_json({"ok": state.ok, "fixed": fix and not state.vectors_ok, "catalog_segments": state.catalog_segments,
                    "index_vectors": state.index_vectors, "missing": state.missing, "extra": state.extra,
-                   "damaged": state.damaged})
-    elif state.ok:
-        out.print(f"{index}: ok ({state.catalog_segments} segments)")
+                   "damaged": state.damaged, "gone": state.gone, "tombstones": state.tombstones,
+                   "compacted": fix and state.tombstones > 0})
+    elif state.vectors_ok:
+        out.print(f"{index}: {'vectors ok' if state.gone else 'ok'} ({state.catalog_segments} segments)"
+                  + (f"; compacted {state.tombstones} removed vectors" if fix and state.tombstones else ""),
+                  highlight=False)
     elif state.damaged:
         verb = "rebuilt from the catalog" if fix else "needs `openvid check --fix`"
-        out.print(f"{index}: the saved vectors are damaged ({state.damaged}); {verb} ({state.catalog_segments} segments)")
+        out.print(f"{index}: the saved vectors are damaged ({state.damaged}); {verb} ({state.catalog_segments} segments)",
+                  highlight=False, markup=False, soft_wrap=True)
     else:
         verb = "repaired" if fix else "found"
         out.print(f"{index}: {verb} {len(state.missing)} segments missing from the vectors and "
-                  f"{len(state.extra)} vectors not in the catalog")
-    if not state.ok and not fix:
+                  f"{len(state.extra)} vectors not in the catalog" + ("" if fix else "; `openvid check --fix` repairs it"),
+                  highlight=False)
+    if state.gone and not as_json:
+        shown = ", ".join(state.gone[:3]) + (f" and {len(state.gone) - 3} more" if len(state.gone) > 3 else "")
+        out.print(f"{index}: {len(state.gone)} indexed files are gone from disk ({shown}); `openvid prune` drops "
+                  "them, and `openvid index` on their new place finds moved files by content",
+                  highlight=False, markup=False, soft_wrap=True)
+    if (not state.vectors_ok and not fix) or state.gone:
         raise typer.Exit(1)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -45,13 +46,15 @@ def add(
     """
     engine = _engine(model, device, home, window)
     with err.status(f"embedding {len(clips)} example clip(s)…"):
-        records = engine.add_examples(taxonomy, label, clips)
-    rows = [_record_row(r) for r in records]
+        added = engine.add_examples(taxonomy, label, clips)
+    rows = [_record_row(r) for r in added]
     if as_json:
-        emit_json({"taxonomy": taxonomy, "label": label, "encoder": engine.encoder.identity, "added": rows})
+        emit_json({"taxonomy": taxonomy, "label": label, "encoder": added.encoder, "created_label": added.created_label,
+                   "similar_labels": added.similar_labels, "warnings": added.warnings, "added": rows})
     else:
-        out.print(f"{taxonomy}: {len(records)} example(s) of {label!r} stored for {engine.encoder.identity}",
-                  highlight=False)
+        out.print(f"{taxonomy}: {len(added)} example(s) of {label!r} stored for {added.encoder}", highlight=False)
+    for warning in added.warnings:
+        say_error("note:", warning)
 
 
 @app.command("list")
@@ -61,20 +64,21 @@ def list_examples(
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List a taxonomy's examples: id, label, source clip, and the encoder that embedded it.
+    """List a taxonomy's examples: one row per clip, with the encoders that embedded it.
 
-    Example: openvid fewshot list sports --label kickflip
+    The id names the clip (`fewshot remove` takes it). Example: openvid fewshot list sports --label kickflip
     """
-    records = _engine(home=home).examples.list(taxonomy, label=label)
-    rows = [_record_row(r) for r in records]
+    sources = _engine(home=home).examples.sources(taxonomy, label=label)
+    rows = [_source_row(s) for s in sources]
     if as_json:
         emit_json(rows)
         return
-    table = Table(title=f"{taxonomy}: {len(rows)} example(s)", box=None)
-    for column in ("id", "label", "clip", "encoder"):
+    encoders = sorted({e for s in sources for e in s.encoders})
+    table = Table(title=f"{taxonomy}: {len(rows)} example clip(s), embedded by {len(encoders)} encoder(s)", box=None)
+    for column in ("id", "label", "clip", "encoders"):
         table.add_column(column)
     for row in rows:
-        table.add_row(str(row["id"]), row["label"], row["clip"], row["encoder"])
+        table.add_row(str(row["id"]), escape(row["label"]), escape(row["clip"]), escape(", ".join(row["encoders"])))
     out.print(table)
 
 
@@ -86,7 +90,7 @@ def remove(
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Remove examples by id, or all of a label's (under every encoder).
+    """Remove example clips by id, or all of a label's, under every encoder.
 
     Example: openvid fewshot remove sports 4 7; openvid fewshot remove sports --label kickflip
     """
@@ -94,11 +98,15 @@ def remove(
 
     if not ids and label is None:
         raise UsageError("name example ids (see `openvid fewshot list`) or --label")
-    removed = _engine(home=home).examples.remove(taxonomy, ids=ids or None, label=label)
+    store = _engine(home=home).examples
+    before = len(store.sources(taxonomy))
+    vectors = store.remove(taxonomy, ids=ids or None, label=label, clips=True)
+    removed = before - len(store.sources(taxonomy))
     if as_json:
-        emit_json({"taxonomy": taxonomy, "removed": removed})
+        emit_json({"taxonomy": taxonomy, "removed": removed, "vectors_removed": vectors})
     else:
-        out.print(f"{taxonomy}: {removed} example(s) removed", highlight=False)
+        out.print(f"{taxonomy}: {removed} example clip(s) removed ({vectors} vector(s) under all encoders)",
+                  highlight=False)
 
 
 @app.command("sync")
@@ -211,6 +219,14 @@ def eval_cmd(
             say_error("skipped", f"{failure.path}: {failure.error}")
     if result.failures:
         raise typer.Exit(1)
+
+
+def _source_row(source) -> dict:
+    from openvid.fewshot.examples import describe
+
+    return {"id": source.id, "ids": list(source.ids), "label": source.label,
+            "clip": describe(source.source_path, source.start_s, source.end_s), "source_path": source.source_path,
+            "start_s": source.start_s, "end_s": source.end_s, "encoders": list(source.encoders)}
 
 
 def _record_row(record) -> dict:

@@ -6,24 +6,24 @@ import dataclasses
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from openvid.cli.classify import HeadCheckpointOption, HeadLabelsOption, head_choices
 from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, out
 
 app = typer.Typer(help="Closed-set heads that vote beside the zero-shot encoder.", no_args_is_help=True)
 
-CheckpointOption = Annotated[Optional[str], typer.Option("--checkpoint", help="The head's own weights (file or folder).")]
-LabelsOption = Annotated[Optional[str], typer.Option("--labels", help="Label names of those weights, one per line.")]
-
 
 def head_rows() -> list[dict]:
+    """Every registered head as a row, with whether its default checkpoint is here (no torch needed)."""
     from openvid.heads import list_heads
-    from openvid.heads.base import head_family
+    from openvid.heads.availability import is_cached
 
     rows = []
     for spec in list_heads():
         row = dataclasses.asdict(spec)
-        row["available"] = spec.checkpoint is not None and head_family(spec).is_cached(spec)
+        row["available"] = spec.checkpoint is not None and is_cached(spec)
         rows.append(row)
     return rows
 
@@ -65,8 +65,8 @@ def show_map(
     head: Annotated[str, typer.Argument(help="Head name.")],
     everything: Annotated[bool, typer.Option("--all", help="Also list head labels that map to nothing.")] = False,
     threshold: Annotated[Optional[float], typer.Option(help="Text-similarity cut for automatic mapping.")] = None,
-    checkpoint: CheckpointOption = None,
-    labels: LabelsOption = None,
+    head_checkpoint: HeadCheckpointOption = None,
+    head_labels: HeadLabelsOption = None,
     model: ModelOption = None,
     device: DeviceOption = None,
     home: HomeOption = None,
@@ -74,29 +74,34 @@ def show_map(
 ) -> None:
     """Show where each of a head's labels votes in a taxonomy, and why (override, same name, similar).
 
+    The same --head-checkpoint NAME=PATH and --head-labels NAME=FILE as classify.
     Example: openvid heads show-map sports videomae
     """
     from openvid.engine import Engine
-    from openvid.heads import HeadChoice
 
+    choice = head_choices([head], head_checkpoint, head_labels)[0]
     engine = Engine(model=model, device=device, home=home)
-    mapping = engine.head_mapping(taxonomy, HeadChoice(head, checkpoint, labels), threshold=threshold)
+    mapping = engine.head_mapping(taxonomy, choice, threshold=threshold)
     rows = mapping.rows(everything=everything)
+    uncovered = [label for label in mapping.labels if label not in mapping.covered]
     if as_json:
-        emit_json({"taxonomy": taxonomy, "head": head, "covered": mapping.covered,
-                   "uncovered": [label for label in mapping.labels if label not in mapping.covered], "map": rows})
+        emit_json({"taxonomy": taxonomy, "head": head, "covered": mapping.covered, "uncovered": uncovered, "map": rows})
         return
     table = Table(title=f"{head} → {taxonomy}", box=None)
     for column in ("head label", "taxonomy label", "how", "similarity"):
         table.add_column(column)
     for row in rows:
         similarity = "" if row["similarity"] is None else f"{row['similarity']:.3f}"
-        table.add_row(row["head_label"], row["label"] or "[dim](ignored)[/]", row["how"], similarity)
+        table.add_row(escape(row["head_label"]), escape(row["label"]) if row["label"] else "[dim](ignored)[/]",
+                      row["how"], similarity)
     out.print(table)
-    uncovered = [label for label in mapping.labels if label not in mapping.covered]
-    out.print(f"{len(mapping.covered)} of {len(mapping.labels)} labels get a vote from {head}"
-              + (f"; no vote for: {', '.join(uncovered[:20])}{' …' if len(uncovered) > 20 else ''}" if uncovered else ""),
-              highlight=False)
+    summary = f"{len(mapping.covered)} of {len(mapping.labels)} labels get a vote of their own from {head}"
+    if uncovered:
+        shown = ", ".join(uncovered[:20]) + (" …" if len(uncovered) > 20 else "")
+        summary += (f"; no label of {head} maps to: {shown}. In classify these share only {head}'s leftover mass "
+                    "(its probability on labels that map to nothing), spread in the zero-shot proportions "
+                    "(shown with *)")
+    out.print(summary, highlight=False)
 
 
 @app.command("map")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from openvid.cli.common import JsonOption, emit_json, err, out
+from openvid.cli.common import JsonOption, emit_json, err, out, say_error
 
 app = typer.Typer(help="List and download encoder and head checkpoints.", no_args_is_help=True)
 
@@ -50,27 +50,35 @@ def models_list(as_json: JsonOption = False) -> None:
 
 @app.command("pull")
 def models_pull(
-    names: Annotated[list[str], typer.Argument(help="Registered encoder or head names, hub ids, or family:checkpoint.")],
+    names: Annotated[list[str], typer.Argument(
+        metavar="NAME...", help="Registered encoder or head names, hub ids, or family:checkpoint.")],
+    as_json: JsonOption = False,
 ) -> None:
-    """Download checkpoints into the local cache so later runs work offline.
+    """Download checkpoints into the local cache so later runs work offline; each is tried and reported.
 
+    Exit code 1 when any of them failed.
     Example: openvid models pull clip xclip videomae
     """
-    from openvid.encoders import pull
-    from openvid.errors import UsageError
-    from openvid.heads import list_heads
-    from openvid.heads.base import head_family
+    from openvid.engine import Engine
+    from openvid.errors import OpenvidError
 
-    heads = {spec.name: spec for spec in list_heads()}
+    results = []
     for name in names:
-        with err.status(f"pulling {name}…"):
-            if name in heads:
-                if heads[name].checkpoint is None:
-                    raise UsageError(f"{name} has no published weights to pull; pass your own with "
-                                     f"`openvid classify --head {name} --checkpoint {name}=PATH --labels {name}=FILE`")
-                location = head_family(heads[name]).pull(heads[name])
-            else:
-                location = pull(name)
-        out.print(f"{name}: {location}")
-
-
+        try:
+            with err.status(f"pulling {name}…"):
+                location = Engine.pull(name)
+        except OpenvidError as exc:
+            results.append({"name": name, "ok": False, "error": exc.cli_message()})
+            if not as_json:
+                say_error("error:", f"{name}: {exc.cli_message()}" if len(names) > 1 else exc)
+            continue
+        results.append({"name": name, "ok": True, "location": location})
+        if not as_json:
+            out.print(f"{name}: {location}", highlight=False, soft_wrap=True, markup=False)
+    if as_json:
+        emit_json(results)
+    failed = [r["name"] for r in results if not r["ok"]]
+    if failed and len(names) > 1 and not as_json:
+        say_error("failed:", f"{len(failed)} of {len(names)}: {', '.join(failed)}")
+    if failed:
+        raise typer.Exit(1)

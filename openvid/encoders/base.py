@@ -42,6 +42,9 @@ class EncoderSpec:
     window_s: float = 4.0  # default segment length; `frames` are sampled from each
     trained_on: str = ""
     published: tuple[Figure, ...] = ()  # its authors' figures, with their source; () when none are known
+    # The Hugging Face repository an open_clip ARCH/TAG downloads from ("" when the checkpoint names
+    # its own repository): lets the cache be checked without importing open_clip (and torch).
+    hf_hub: str = ""
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any]) -> "EncoderSpec":

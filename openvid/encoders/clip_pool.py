@@ -9,7 +9,6 @@ less (scripts/bench_text.py).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -18,13 +17,12 @@ import torch.nn.functional as F
 
 from openvid.config import Settings, device_and_dtype
 from openvid.encoders.base import Encoder, EncoderSpec, register_family
-from openvid.encoders.hub import hf_cached, local_fingerprint, model_load_errors
+from openvid.encoders.hub import CLIP_WEIGHT_FILES, clip_cached, identity_of, model_load_errors
 from openvid.encoders.preprocess import FrameTransform, batches, clip_frames
 from openvid.encoders.resolve import ModelRef
 from openvid.errors import OpenvidError, UsageError
 
 _PRECISION = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
-_WEIGHT_FILES = ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
 DEFAULT_FRAMES = 8
 
 
@@ -53,15 +51,12 @@ class ClipPoolEncoder(Encoder):
             tokenizer = open_clip.get_tokenizer(model_name)
         transform = _transform_from(open_clip.get_model_preprocess_cfg(model))
         frames = ref.spec.frames if ref.spec else DEFAULT_FRAMES
-        return cls(model, tokenizer, transform, _identity(ref), ref.label, device, dtype,
+        return cls(model, tokenizer, transform, identity_of(ref), ref.label, device, dtype,
                    batch_size=settings.batch_size, frames_per_clip=frames, spec=ref.spec)
 
     @classmethod
     def is_cached(cls, ref: ModelRef) -> bool:
-        if ref.source == "local":
-            return True
-        repo = _hub_repo(ref)
-        return repo is not None and hf_cached(repo, _WEIGHT_FILES)
+        return clip_cached(ref)  # the light check `openvid models list` uses too
 
     @classmethod
     def pull(cls, ref: ModelRef) -> str:
@@ -178,21 +173,11 @@ def _cached_weights(cfg: dict) -> str | None:
     repo = (cfg.get("hf_hub") or "").strip("/")
     if not repo:
         return None
-    for name in _WEIGHT_FILES:
+    for name in CLIP_WEIGHT_FILES:
         path = try_to_load_from_cache(repo, name)
         if isinstance(path, str):
             return path
     return None
-
-
-def _hub_repo(ref: ModelRef) -> str | None:
-    import open_clip
-
-    if ref.checkpoint.startswith("hf-hub:"):
-        return ref.checkpoint[len("hf-hub:") :]
-    arch, _, tag = ref.checkpoint.partition("/")
-    cfg = open_clip.get_pretrained_cfg(arch, tag) or {}
-    return (cfg.get("hf_hub") or "").strip("/") or None
 
 
 def _transform_from(cfg: dict) -> FrameTransform:
@@ -218,11 +203,3 @@ def _output_dim(model) -> int:
     if projection is not None:
         return projection.shape[1]
     return model.visual.output_dim
-
-
-def _identity(ref: ModelRef) -> str:
-    if ref.source != "local":
-        return f"clip:{ref.checkpoint}"
-    checkpoint = ref.checkpoint
-    path = checkpoint[len("local-dir:") :] if checkpoint.startswith("local-dir:") else checkpoint.partition("/")[2]
-    return f"clip:{checkpoint}#{local_fingerprint(Path(path))}"

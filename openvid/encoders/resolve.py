@@ -135,26 +135,67 @@ _HINT_LOCAL = (
 
 
 def pull_hint(ref: ModelRef) -> str:
-    """The instruction every ModelUnavailable for a hub checkpoint carries."""
+    """The two ways out every ModelUnavailable for a hub checkpoint offers."""
     target = ref.name or f"{ref.family}:{ref.checkpoint}"
     return (
-        f"To get it: run `openvid models pull {target}` on a machine with internet access (it fills the "
-        "Hugging Face cache, ~/.cache/huggingface; copy that folder to this machine), or download the "
-        f"checkpoint yourself and pass {opt('model', '/path/to/its/folder')}."
+        f"Either run `openvid models pull {target}` where there is internet access (it fills the Hugging Face "
+        "cache, ~/.cache/huggingface; copy that folder here if this machine is offline), or use a checkpoint "
+        f"on this machine: {opt('model', '/path/to/its/folder')} (or OPENVID_MODEL=/path/to/its/folder)."
     )
 
 
+def download_url(ref: ModelRef) -> str:
+    """The address a download of `ref` would contact (the hub endpoint, or an open_clip weights URL)."""
+    from openvid.encoders.hub import hub_endpoint
+
+    if ref.family == "clip" and not ref.checkpoint.startswith("hf-hub:") and not (ref.spec and ref.spec.hf_hub):
+        import open_clip  # an unregistered tag: its table says where its weights are
+
+        arch, _, tag = ref.checkpoint.partition("/")
+        cfg = open_clip.get_pretrained_cfg(arch, tag) or {}
+        if not cfg.get("hf_hub") and cfg.get("url"):
+            return str(cfg["url"])
+    return hub_endpoint()
+
+
 def load_encoder(model: str | ModelRef, settings: Settings | None = None) -> Encoder:
-    """Resolve `model` and build its encoder on the device and dtype that `settings` pick."""
+    """Resolve `model` and build its encoder on the device and dtype that `settings` pick.
+
+    A hub checkpoint missing from the cache is fetched only when the hub answers; otherwise this
+    fails in seconds, before any model library is imported (`openvid.encoders.hub`).
+    """
     ref = model if isinstance(model, ModelRef) else parse_model_ref(model)
+    if ref.source != "local" and not is_cached(ref):
+        from openvid.encoders.hub import ensure_downloadable
+
+        ensure_downloadable(ref.checkpoint, download_url(ref), pull_hint(ref))
     return get_family(ref.family).load(ref, settings or Settings.from_env())
 
 
 def is_cached(model: str | ModelRef) -> bool:
+    """True when loading needs no network; for the shipped families, without importing their libraries."""
+    from openvid.encoders.hub import CACHE_CHECKS
+
     ref = model if isinstance(model, ModelRef) else parse_model_ref(model)
-    return get_family(ref.family).is_cached(ref)
+    check = CACHE_CHECKS.get(ref.family)
+    return check(ref) if check is not None else get_family(ref.family).is_cached(ref)
+
+
+def identity_of(model: str | ModelRef) -> str:
+    """The identity `model` loads with, without loading it (shipped families; see `hub.identity_of`)."""
+    from openvid.encoders import hub
+
+    return hub.identity_of(model if isinstance(model, ModelRef) else parse_model_ref(model))
 
 
 def pull(model: str | ModelRef) -> str:
+    """Download `model` into the local cache; a local folder or file is already here (its path comes back)."""
     ref = model if isinstance(model, ModelRef) else parse_model_ref(model)
+    if ref.source == "local":
+        from openvid.encoders.hub import local_path
+
+        return str(local_path(ref))
+    from openvid.encoders.hub import ensure_downloadable
+
+    ensure_downloadable(ref.checkpoint, download_url(ref), pull_hint(ref))
     return get_family(ref.family).pull(ref)

@@ -7,7 +7,6 @@ vector (what an index can search with); `score` gives the exact `logits_per_vide
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -15,12 +14,9 @@ import torch
 
 from openvid.config import Settings, device_and_dtype
 from openvid.encoders.base import Encoder, EncoderSpec, LabelSimilarity, TextFeatures, register_family
-from openvid.encoders.hub import hf_cached, local_fingerprint, model_load_errors
+from openvid.encoders.hub import identity_of, model_load_errors, xclip_cached
 from openvid.encoders.preprocess import FrameTransform, batches, clip_frames, interpolation_of, resample_frames
 from openvid.encoders.resolve import ModelRef
-
-_FILES = ["config.json", "model.safetensors", "pytorch_model.bin"]
-_PROCESSOR_FILES = ["preprocessor_config.json", "tokenizer_config.json"]
 
 
 @register_family("xclip")
@@ -61,14 +57,12 @@ class XClipEncoder(Encoder):
             interpolation=interpolation_of(getattr(image_processor, "resample", None)),
             crop_rounding="floor",
         )
-        return cls(model, processor.tokenizer, transform, _identity(ref), ref.label, device, dtype,
+        return cls(model, processor.tokenizer, transform, identity_of(ref), ref.label, device, dtype,
                    batch_size=settings.batch_size, spec=ref.spec)
 
     @classmethod
     def is_cached(cls, ref: ModelRef) -> bool:
-        if ref.source == "local":
-            return Path(ref.checkpoint).is_dir()
-        return hf_cached(ref.checkpoint, _FILES) and hf_cached(ref.checkpoint, _PROCESSOR_FILES)
+        return xclip_cached(ref)  # the light check `openvid models list` uses too
 
     @classmethod
     def pull(cls, ref: ModelRef) -> str:
@@ -178,10 +172,3 @@ def _unit_numpy(chunks: list[torch.Tensor], dim: int) -> np.ndarray:
         return np.zeros((0, dim), np.float32)
     x = torch.cat(chunks).float()
     return torch.nn.functional.normalize(x, dim=-1).cpu().numpy()
-
-
-def _identity(ref: ModelRef) -> str:
-    """Stable for a hub checkpoint; for a local folder, changes when its files change."""
-    if ref.source != "local":
-        return f"xclip:{ref.checkpoint}"
-    return f"xclip:{ref.checkpoint}#{local_fingerprint(Path(ref.checkpoint))}"

@@ -27,7 +27,7 @@ from openvid.classify.prepare import prepare
 from openvid.evaluate.dataset import Dataset, kshot_split, read_dataset
 from openvid.evaluate.metrics import Report, evaluate
 from openvid.evaluate.plots import plot_confusion, plot_kshot_curve
-from openvid.results import Failure
+from openvid.results import Failure, ToDict
 from openvid.scoring.adapters import FewShot
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @dataclass
-class EvalResult:
+class EvalResult(ToDict):
     taxonomy: str
     model: str
     report: Report  # the taxonomy as it is

@@ -5,9 +5,17 @@ state: what classification uses (the Tip-Adapter cache, or a fitted probe that i
 fit: tune alpha/beta by leave-one-out and fit the linear probe
 """
 
-from openvid.fewshot.examples import SyncReport, add_examples, embed_example, example_vector, sync, sync_warnings
+from openvid.fewshot.examples import (
+    ExamplesAdded,
+    SyncReport,
+    add_examples,
+    embed_example,
+    example_vector,
+    sync,
+    sync_warnings,
+)
 from openvid.fewshot.fit import FitReport, fit
 from openvid.fewshot.state import prompts_digest, state
 
-__all__ = ["FitReport", "SyncReport", "add_examples", "embed_example", "example_vector", "fit", "prompts_digest",
-           "state", "sync", "sync_warnings"]
+__all__ = ["ExamplesAdded", "FitReport", "SyncReport", "add_examples", "embed_example", "example_vector", "fit",
+           "prompts_digest", "state", "sync", "sync_warnings"]

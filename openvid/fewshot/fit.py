@@ -1,6 +1,10 @@
 """`fewshot fit`: tune the example cache's alpha/beta by leave-one-out and fit the linear probe.
 
-Everything that can fail (tuning, the probe's fit) runs before anything is written.
+Everything that can fail (tuning, the probe's fit) runs before anything is written, and what is
+written (the tuned alpha/beta as taxonomy settings, the probe) goes in one transaction: a fit that
+fails, or finds the taxonomy or its examples changed under it, leaves the store as it was. Bringing
+the examples to the current encoder first (`sync`) is not undone: classification would write the
+same vectors on its way.
 """
 
 from __future__ import annotations
@@ -54,10 +58,16 @@ def fit(ctx: "RunContext", taxonomy: str, *, tune: bool = True) -> FitReport:
         result = tune_alpha_beta(examples, example_labels, text, scale)
         alpha, beta, tuning = result.alpha, result.beta, result.to_dict()
     probe = fit_probe(examples, example_labels, text, scale, labels=labels)
-    if tune:
-        spec = ctx.taxonomies.update_settings(taxonomy, fewshot_alpha=alpha, fewshot_beta=beta)
-    ctx.examples.save_probe(taxonomy, ctx.encoder.identity, labels, spec.version, probe,
-                            meta={"alpha": alpha, "beta": beta, "prompts_sha": prompts_digest(spec, labels)})
+    with ctx.taxonomies.transaction() as tx:  # the tuned settings and the probe fitted with them, or neither
+        now = tx.get(taxonomy)
+        if now.version != spec.version or tx.examples.vectors(taxonomy, ctx.encoder.identity)[0] != names:
+            raise OpenvidError(f"taxonomy {taxonomy!r} or its examples changed while the probe was being fitted "
+                               f"(version {spec.version} then, {now.version} now); nothing was stored: run "
+                               f"`openvid fewshot fit {taxonomy}` again")
+        if tune:
+            spec = tx.update_settings(taxonomy, fewshot_alpha=alpha, fewshot_beta=beta)
+        tx.examples.save_probe(taxonomy, ctx.encoder.identity, labels, spec.version, probe,
+                               meta={"alpha": alpha, "beta": beta, "prompts_sha": prompts_digest(spec, labels)})
     with_examples = sorted({labels[i] for i in example_labels})
     return FitReport(taxonomy, ctx.encoder.identity, len(example_labels), with_examples, alpha, beta, tuning,
                      dict(probe.meta), report_sync)

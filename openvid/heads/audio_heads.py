@@ -26,6 +26,7 @@ from openvid.config import Settings, device_and_dtype
 from openvid.encoders.preprocess import batches
 from openvid.errors import ModelUnavailable, UsageError
 from openvid.heads import hf_common
+from openvid.heads.availability import CLAP_PROCESSOR_FILES
 from openvid.heads.base import Head, HeadSpec, nan_rows, register_head_family, softmax
 
 
@@ -225,7 +226,7 @@ class ClapHead(AudioHead):
         return super().predict(clips)
 
 
-_CLAP_PROCESSOR_FILES = ["preprocessor_config.json", "tokenizer_config.json"]
+_CLAP_PROCESSOR_FILES = CLAP_PROCESSOR_FILES  # openvid.heads.availability checks the same files
 
 
 def _middle(wave: np.ndarray, length: int) -> np.ndarray:

@@ -2,9 +2,9 @@
 spectrograms (Xiao et al. 2020, "Audiovisual SlowFast Networks for Video Recognition").
 
 No Kinetics checkpoint of PyTorchVideo's `create_audio_visual_slowfast` is published, so this head
-has no default weights: bring a checkpoint trained with that builder (`--checkpoint
+has no default weights: bring a checkpoint trained with that builder (`--head-checkpoint
 avslowfast=file.pyth`, a `.pyth` or a state_dict; a variant's builder arguments in a
-`<stem>.arch.json` sidecar) and its labels (`--labels avslowfast=labels.txt`; 400 outputs without
+`<stem>.arch.json` sidecar) and its labels (`--head-labels avslowfast=labels.txt`; 400 outputs without
 a labels file are taken as Kinetics-400).
 
 Inputs are what the builder's default head pools expect ((8, 7, 7), (32, 7, 7), (16, 1, 10)):

@@ -176,12 +176,12 @@ def head_family(spec: HeadSpec) -> type[Head]:
 
 def checkpoint_opt(head: str, path: str = "/path/to/weights") -> str:
     """The option that gives `head` the user's own weights, for error messages (see `openvid.errors.opt`):
-    `HeadChoice(head, checkpoint=...)` in the API, `--checkpoint HEAD=PATH` at the command line."""
+    `HeadChoice(head, checkpoint=...)` in the API, `--head-checkpoint HEAD=PATH` at the command line."""
     return opt("checkpoint", f"{head}={path}")
 
 
 def labels_opt(head: str, path: str = "/path/to/labels.txt") -> str:
-    """The option that names the labels of `head`'s own weights (`labels_file`; `--labels HEAD=FILE`)."""
+    """The option that names the labels of `head`'s own weights (`labels_file`; `--head-labels HEAD=FILE`)."""
     return opt("labels_file", f"{head}={path}")
 
 
@@ -223,6 +223,16 @@ def load_head(choice: str | HeadChoice, settings: "Settings | None" = None) -> H
         raise UsageError(f"{choice.labels_file} lists {len(labels)} labels but the {spec.name} weights have "
                          f"{len(head.labels)} outputs; give one label per output, in order")
     return head
+
+
+def pull_head(name: str) -> str:
+    """Download head `name`'s default checkpoint into its cache; returns where it landed. A head
+    without published weights is refused with the options that give it the user's own."""
+    spec = get_head_spec(name)
+    if spec.checkpoint is None:
+        raise UsageError(f"{name} has no published weights to pull; pass your own with {opt('heads', name)} "
+                         f"{checkpoint_opt(name, 'PATH')} {labels_opt(name, 'FILE')}")
+    return head_family(spec).pull(spec)
 
 
 def labels_without_loading(choice: HeadChoice) -> list[str] | None:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
-from openvid.encoders.hub import hf_cached, local_fingerprint
+from openvid.encoders.hub import local_fingerprint
 from openvid.errors import ModelUnavailable, OpenvidError, UsageError
+from openvid.heads.availability import HF_WEIGHT_FILES
 from openvid.heads.base import checkpoint_opt, labels_opt
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from openvid.heads.base import HeadSpec
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-WEIGHT_FILES = ["model.safetensors", "pytorch_model.bin"]
+WEIGHT_FILES = HF_WEIGHT_FILES
 
 
 @dataclass(frozen=True)
@@ -68,16 +69,20 @@ def pull_hint(source: HFSource) -> str:
     else:
         how = (f"run `hf download {source.checkpoint}` (`huggingface-cli download` with huggingface_hub "
                "older than 0.34)")
-    return (f"To get it: {how} on a machine with internet access (it fills the Hugging Face cache, "
-            "~/.cache/huggingface; copy that folder to this machine), or download the checkpoint yourself "
-            f"and pass {checkpoint_opt(source.head, '/path/to/its/folder')}.")
+    return (f"Either {how} where there is internet access (it fills the Hugging Face cache, "
+            "~/.cache/huggingface; copy that folder here if this machine is offline), or use a checkpoint on "
+            f"this machine: {checkpoint_opt(source.head, '/path/to/its/folder')}.")
 
 
 @contextlib.contextmanager
 def load_errors(source: HFSource) -> Iterator[None]:
-    """Re-raise whatever transformers throws while loading as ModelUnavailable with the fix."""
+    """Re-raise whatever transformers throws while loading as ModelUnavailable with the fix (the
+    libraries' own logging and warnings held back meanwhile: one message, not several)."""
+    from openvid.encoders.hub import quiet_loading
+
     try:
-        yield
+        with quiet_loading():
+            yield
     except OpenvidError:
         raise
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
@@ -91,6 +96,8 @@ def load_model(source: HFSource, model_class: str, model_type: str, local_only: 
     """(config, model in eval mode) of `model_class`, refusing a checkpoint of another architecture
     or one whose weights lack part of the model (a pre-training checkpoint has no classifier:
     transformers would fill it with random numbers and only warn)."""
+    if not local_only:
+        ensure_downloadable(source)
     import transformers
     from transformers import AutoConfig
 
@@ -113,7 +120,19 @@ def load_model(source: HFSource, model_class: str, model_type: str, local_only: 
 
 def is_cached(repo_id: str, processor_files: Sequence[str] = ("preprocessor_config.json",)) -> bool:
     """True when the hub cache holds the config, the processor's files and one weights file."""
-    return hf_cached(repo_id, ["config.json", *WEIGHT_FILES]) and hf_cached(repo_id, list(processor_files))
+    from openvid.heads.availability import hf_head_cached
+
+    return hf_head_cached(repo_id, list(processor_files))
+
+
+def ensure_downloadable(source: HFSource) -> None:
+    """Before fetching a checkpoint the cache lacks: fail in seconds, with one message, when the hub
+    cannot be reached or is switched off (`openvid.encoders.hub`), instead of minutes of retries."""
+    from openvid.encoders.hub import ensure_downloadable as ensure
+    from openvid.encoders.hub import hub_endpoint
+
+    if not source.local:
+        ensure(source.checkpoint, hub_endpoint(), pull_hint(source))
 
 
 def pull(source: HFSource) -> str:
@@ -121,6 +140,7 @@ def pull(source: HFSource) -> str:
     from huggingface_hub import list_repo_files, snapshot_download
 
     repo_id = source.checkpoint
+    ensure_downloadable(source)
     with load_errors(source):
         files = set(list_repo_files(repo_id))
         weights = next((name for name in WEIGHT_FILES if name in files), None)

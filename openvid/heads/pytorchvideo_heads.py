@@ -19,7 +19,7 @@ X3D's head ends in a softmax (`create_x3d`'s default head_activation), averaged 
 positions a 256 px crop leaves: its output is already probabilities and is used as is (the model
 card's extra Softmax on top would flatten them towards uniform). SlowFast's head gives logits.
 
-Your own weights: `--checkpoint NAME=file` (a `.pyth` or a state_dict) of the same architecture,
+Your own weights: `--head-checkpoint NAME=file` (a `.pyth` or a state_dict) of the same architecture,
 any number of classes; a variant needs a `<stem>.arch.json` sidecar of extra keyword arguments for
 the hub builder (for example {"width_factor": 1.0} for X3D, {"stem_dim_outs": [16, 2]} for
 SlowFast; lists are passed as tuples).

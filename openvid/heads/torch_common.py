@@ -8,7 +8,7 @@ on first use; without a network that fails at once (the server is asked for a co
 short timeout first, since torch hub's own download has none) and becomes a `ModelUnavailable`
 that names the file and how to get it.
 
-The user's own weights (`--checkpoint NAME=file`) are a state_dict saved with `torch.save`, or a
+The user's own weights (`--head-checkpoint NAME=file`) are a state_dict saved with `torch.save`, or a
 PyTorchVideo/PySlowFast `.pyth` checkpoint ({"model_state": ...}); they are read with
 `weights_only=True`, so a file cannot run code. The number of classes comes from the final layer.
 A checkpoint of a smaller or otherwise different variant of the architecture carries a sidecar

@@ -15,8 +15,8 @@ Frames per clip are the `clip_len` torchvision evaluated each checkpoint with (`
 swin3d_t 32 (at frame_rate=15, about 2.1 s), mvit_v2_s 16 (frame_rate=7.5, 2.1 s), r2plus1d_18 16
 (frame_rate=15, about 1.1 s). A test checks these against the docs strings.
 
-Your own weights: `--checkpoint NAME=file.pth`, a state_dict of the same architecture (any number
-of classes; the labels come from `--labels` unless there are 400 outputs, then Kinetics-400's). A
+Your own weights: `--head-checkpoint NAME=file.pth`, a state_dict of the same architecture (any number
+of classes; the labels come from `--head-labels` unless there are 400 outputs, then Kinetics-400's). A
 variant of the architecture needs a `<stem>.arch.json` sidecar with the keyword arguments of:
 swin3d_t: `torchvision.models.video.swin_transformer.SwinTransformer3d` (patch_size, embed_dim,
 depths, num_heads, window_size, ...); mvit_v2_s: `torchvision.models.video.mvit.MViT`
@@ -35,6 +35,7 @@ import torch
 from openvid.config import Settings, device_and_dtype
 from openvid.encoders.preprocess import FrameTransform
 from openvid.errors import OpenvidError
+from openvid.heads import availability
 from openvid.heads import torch_common as tc
 from openvid.heads.base import HeadSpec, head_frames, register_head_family
 
@@ -163,7 +164,7 @@ class TorchvisionVideoHead(tc.TorchVideoHead):
 
     @classmethod
     def is_cached(cls, spec: HeadSpec) -> bool:
-        return tc.hub_cached(weights_of(spec).url)
+        return availability.is_cached(spec)  # options.weights_file, without torchvision
 
     @classmethod
     def pull(cls, spec: HeadSpec) -> str:

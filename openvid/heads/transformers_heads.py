@@ -5,7 +5,7 @@ frames per clip from `config.num_frames`, and resize, crop, mean and std from th
 image processor config, turned into one batched `FrameTransform` that tests hold equal to the
 library's processor. A checkpoint is the registered hub id, another hub id, or a folder written by
 `save_pretrained` (a model fine-tuned on your own classes: pass its folder, and its label names
-with `--labels` when its config has none).
+with `--head-labels` when its config has none).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import torch
 from openvid.config import Settings, device_and_dtype
 from openvid.encoders.preprocess import FrameTransform, batches
 from openvid.heads import hf_common
+from openvid.heads.availability import VIDEO_PROCESSOR_FILES
 from openvid.heads.base import Head, HeadSpec, head_frames, register_head_family, softmax
 
-_PROCESSOR_FILES = ["preprocessor_config.json"]
+_PROCESSOR_FILES = VIDEO_PROCESSOR_FILES  # openvid.heads.availability checks the same files
 
 
 class TransformersVideoHead(Head):

@@ -17,8 +17,11 @@ from openvid.errors import MediaError, UsageError, opt
 from openvid.media.decode import open_video
 from openvid.media.reader import VideoReader
 
-_FETCH_WINDOWS = 32  # windows decoded per get_frames call ...
-_FETCH_FRAMES = 256  # ... and at most this many distinct frames (~70 MB at 224x398), whichever is first
+# Windows decoded per get_frames call, and at most this many distinct frames (~45 MB at 224x528),
+# whichever is first. Small, because the group's frames and its clips' copies are alive together:
+# it is part of the fixed memory a run holds, and a 1-minute video (15 windows of 4 s) fills one.
+_FETCH_WINDOWS = 16
+_FETCH_FRAMES = 128
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,12 @@ class Clip:
         return self.audio.get(sample_rate)
 
     def drop_pixels(self) -> None:
-        """Free the frames and audio once every model has seen them (results keep the times)."""
-        self.frames = self.frames[:0]
+        """Free the frames, views and audio once every model has seen them (results keep the times).
+
+        The frames become a new empty array, not a slice: `frames[:0]` is a view whose `base` is the
+        whole decoded buffer, so it would keep every pixel alive for as long as the clip lives.
+        """
+        self.frames = np.empty((0, *self.frames.shape[1:]), dtype=self.frames.dtype)
         self.views = {}
         self.audio = None
 
@@ -124,7 +131,11 @@ def plan_windows(
 
     The window that reaches `duration_s` is the last one and ends exactly there, so the tail of the
     video is covered once, by a shorter window, instead of by several windows hanging past the end.
-    A video shorter than one window gives one window over all of it.
+    A video shorter than one window gives one window over all of it. When the window after one
+    would be a sliver shorter than two frame intervals (at most half a window), like the 4 ms left
+    of a 4.004 s video, that sliver holds a frame or two, too little to be a segment of its own:
+    the window before it is stretched to the end instead (with gaps between windows, the sliver is
+    left out).
     """
     if window_s <= 0 or stride_s <= 0:
         raise UsageError(f"{opt('window_s')} and {opt('stride_s')} must be positive, got {window_s} and {stride_s}")
@@ -136,14 +147,17 @@ def plan_windows(
     if not np.isfinite(duration_s) or duration_s <= 0:
         raise UsageError(f"duration_s must be positive, got {duration_s}")
     eps = 1e-9 * max(1.0, duration_s)
+    frame_s = float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0
+    tail = max(eps, min(2 * frame_s, window_s / 2))  # a last window shorter than this joins the one before
     windows: list[Window] = []
     k = 0
     while True:
         start = k * stride_s  # multiplied, not accumulated, so float error does not drift
-        if windows and start >= duration_s - eps:  # only when stride > window leaves a gap at the end
+        if windows and start >= duration_s - tail:  # only when stride > window leaves a gap at the end
             break
         end = start + window_s
-        last = end >= duration_s - eps
+        sliver_next = (k + 1) * stride_s >= duration_s - tail and end >= duration_s - tail
+        last = end >= duration_s - eps or sliver_next
         if last:
             end = float(duration_s)
         windows.append(Window(k, float(start), float(end), sample_indices(ts, start, end, frames_per_window)))

@@ -13,6 +13,10 @@ import numpy as np
 from openvid.errors import UnknownChoice, UsageError
 
 REJECT_ON = ("probability", "cosine")
+STABLE_PER_SIDE = 5
+"""Videos per side below which a fitted threshold mostly reflects the few videos it saw: with one
+accept and one reject video any cut between their two scores separates them perfectly, so the one
+chosen says little about the next video."""
 
 
 def is_rejected(top_probability: float, top_cosine: float, threshold: float | None, on: str = "probability") -> bool:
@@ -55,3 +59,11 @@ def fit_threshold(accept_scores: np.ndarray, reject_scores: np.ndarray) -> float
     if best_index == 0:
         return float(cut - 1e-6)
     return float((cut + observed[best_index - 1]) / 2)
+
+
+def sample_size_warning(n_accept: int, n_reject: int, per_side: int = STABLE_PER_SIDE) -> str | None:
+    """A warning when a threshold was fitted on fewer than `per_side` scores on either side (None: enough)."""
+    if n_accept >= per_side and n_reject >= per_side:
+        return None
+    return (f"the threshold was fitted on {n_accept} accept and {n_reject} reject video(s); it depends mostly on "
+            f"those few scores: give at least {per_side} of each (more is better) for a stable threshold")

@@ -7,6 +7,8 @@ from typing import Mapping
 
 import numpy as np
 
+from openvid.errors import UsageError, opt
+
 
 def ancestors(name: str, parent_of: Mapping[str, str | None]) -> list[str]:
     """[name, parent, grandparent, ...] up to the root."""
@@ -17,6 +19,23 @@ def ancestors(name: str, parent_of: Mapping[str, str | None]) -> list[str]:
         chain.append(parent)
         seen.add(parent)
     return chain
+
+
+def depth(leaves: list[str], parent_of: Mapping[str, str | None]) -> int:
+    """How many levels the tree of `leaves` has: 1 for a flat list, 2 for roots with children, ..."""
+    return max((len(ancestors(leaf, parent_of)) for leaf in leaves), default=1)
+
+
+def check_level(level: int | None, leaves: list[str], parent_of: Mapping[str, str | None]) -> None:
+    """Refuse a level the tree does not have: deeper than its deepest leaf, it would silently be the
+    leaf view (every leaf standing for itself), which is not what was asked for."""
+    if level is None:
+        return
+    levels = depth(leaves, parent_of)
+    if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < levels:
+        shown = "0 (its labels are not nested)" if levels == 1 else f"0 (the top) to {levels - 1} (the deepest)"
+        raise UsageError(f"{opt('level', level)} is not a level of this taxonomy, which is {levels} level(s) deep: "
+                         f"give {shown}, or leave the level out for the leaf labels")
 
 
 def roll_up(
@@ -30,8 +49,10 @@ def roll_up(
 
     `how="sum"` for probabilities (a parent's is the sum of its children's), `"max"` for cosines
     (a parent is as close as its closest child). A leaf shallower than `level` stands for itself.
-    Order follows first appearance in `leaves`.
+    Order follows first appearance in `leaves`. A level the tree does not have is a UsageError
+    (`check_level`).
     """
+    check_level(level, leaves, parent_of)
     totals: dict[str, float] = {}
     for leaf, score in zip(leaves, np.asarray(scores, np.float64)):
         chain = ancestors(leaf, parent_of)[::-1]  # root first

@@ -5,7 +5,8 @@
     >>> store.add_label("sports", "pole vault", prompts=["an athlete vaulting over a bar"])  # doctest: +SKIP
     >>> store.copy("ucf101", "my-ucf")                           # doctest: +SKIP
 
-Few-shot examples (clip vectors per encoder) and fitted probes: `ExampleStore(store.engine)`.
+Few-shot examples (clip vectors per encoder) and fitted probes: `ExampleStore(store.engine)`, or
+`store.examples`. Writes in several steps that must be all or nothing: `with store.transaction() as tx:`.
 
 It knows nothing of models: vectors come in and go out as numpy arrays.
 """
@@ -22,9 +23,11 @@ from openvid.store.models import (
     TaxonomySummary,
 )
 from openvid.store.taxonomy import TaxonomyStore
+from openvid.store.versions import Difference, TaxonomyDiff
 
 __all__ = [
     "FORMATS",
+    "Difference",
     "EmbeddingCache",
     "ExampleRecord",
     "ExampleSource",
@@ -33,6 +36,7 @@ __all__ = [
     "Label",
     "StoredProbe",
     "Taxonomy",
+    "TaxonomyDiff",
     "TaxonomySettings",
     "TaxonomyStore",
     "TaxonomySummary",

@@ -55,6 +55,14 @@ class SegmentRecord:
     duration_s: float  # the video's
 
 
+class DuplicateContent(VideoIndexError):
+    """The index already holds this content (one entry per content), under `path`."""
+
+    def __init__(self, index: str, path: str) -> None:
+        self.path = path
+        super().__init__(f"index {index!r} already holds this content, as {path}")
+
+
 def _blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f4").tobytes()
 
@@ -122,10 +130,20 @@ class Catalog:
     def add_video(self, index_id: int, *, content_hash: str, path: str, size: int, duration_s: float,
                   times: Sequence[tuple[float, float]], vectors: np.ndarray,
                   replaces: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Store a video and its segments in one transaction; returns (new ids, ids it replaced)."""
+        """Store a video and its segments in one transaction; returns (new ids, ids it replaced).
+
+        Content already in the index raises `DuplicateContent` (checked inside the transaction, so
+        two writers racing on one file cannot both add it), leaving the catalog unchanged.
+        """
         if len(times) != len(vectors):
             raise UsageError("one vector per segment")
         with write_transaction(self.engine) as conn:
+            holder = conn.execute(select(videos.c.path).where(
+                videos.c.index_id == index_id, videos.c.content_hash == content_hash,
+                *([videos.c.id != replaces] if replaces is not None else []))).first()
+            if holder is not None:
+                name = conn.execute(select(video_indexes.c.name).where(video_indexes.c.id == index_id)).scalar()
+                raise DuplicateContent(str(name), holder[0])
             removed = self._delete_videos(conn, [replaces]) if replaces is not None else np.zeros(0, np.int64)
             video_id = conn.execute(insert(videos).values(
                 index_id=index_id, content_hash=content_hash, path=path, size=size, duration_s=duration_s,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
-from openvid.errors import TaxonomyError, opt
+from openvid.errors import TaxonomyError, UsageError, opt
 from openvid.store.models import (
     Label,
     Taxonomy,
@@ -88,9 +88,8 @@ def remove_label(taxonomy: Taxonomy, name: str, *, cascade: bool = False) -> Cha
     if below and not cascade:
         shown = ", ".join(repr(n) for n in below[:5]) + (f" and {len(below) - 5} more" if len(below) > 5 else "")
         raise TaxonomyError(
-            f"label {name!r} in {taxonomy.name!r} has children ({shown}); remove or move them first "
-            f"(set_label(..., parent=...), `openvid taxonomy set-label`), or remove them too "
-            f"({opt('cascade', True)})")
+            f"label {name!r} in {taxonomy.name!r} has children ({shown}); move them elsewhere first "
+            f"(`openvid taxonomy set-label`), or remove them too ({opt('cascade', True)})")
     gone = {name, *below}
     detail: dict[str, Any] = {"label": name}
     if below:
@@ -99,10 +98,17 @@ def remove_label(taxonomy: Taxonomy, name: str, *, cascade: bool = False) -> Cha
 
 
 def set_label(taxonomy: Taxonomy, name: str, *, enabled: bool | None = None, description: str | None = None,
-              parent: Any = ...) -> Change:
-    """enabled/description None and parent `...` leave that field as it is; description "" clears it,
-    parent None makes the label a root."""
+              parent: Any = ..., new_name: str | None = None, add_prompts: Iterable[str] = (),
+              remove_prompts: Iterable[str] = (), add_synonyms: Iterable[str] = (),
+              remove_synonyms: Iterable[str] = ()) -> Change:
+    """Several changes to one label as one edit (one version, all or none).
+
+    enabled/description/new_name None and parent `...` leave that field as it is; description ""
+    clears it, parent None makes the label a root. Prompts and synonyms are removed, then added; a
+    new name is given last, so the label's children follow it.
+    """
     current = taxonomy.label(name)
+    final_name = name if new_name is None else check_name(new_name, "new label name")
     changes: dict[str, Any] = {}
     if enabled is not None:
         changes["enabled"] = _check_enabled(enabled)
@@ -110,30 +116,52 @@ def set_label(taxonomy: Taxonomy, name: str, *, enabled: bool | None = None, des
         changes["description"] = check_description(description)
     if parent is not ...:
         changes["parent"] = None if parent is None else check_name(parent, "parent label name")
+    for kind, removed, added in (("prompt", remove_prompts, add_prompts), ("synonym", remove_synonyms, add_synonyms)):
+        texts = list(getattr(current, kind + "s"))
+        for text in _texts(removed):
+            texts = _without(current, texts, text, kind)
+        for text in _texts(added):  # the old name may become a synonym of the new one
+            texts = _with(current, texts, check_name(text, kind), kind, final_name)
+        changes[kind + "s"] = texts
     changes = {key: value for key, value in changes.items() if getattr(current, key) != value}
-    return Change(_with_label(taxonomy, name, **changes), {"label": name, **changes})
+    result = Change(_with_label(taxonomy, name, **changes), {"label": name, **changes})
+    if final_name != name:
+        renamed = rename_label(result.taxonomy, name, new_name)
+        result = Change(renamed.taxonomy, {**result.detail, **renamed.detail}, renamed.renames)
+    return result
+
+
+def _texts(values: Iterable[str]) -> list[str]:
+    return [values] if isinstance(values, str) else list(values)
+
+
+def _with(label: Label, texts: list[str], text: str, kind: str, own_name: str | None = None) -> list[str]:
+    if text in texts:
+        raise TaxonomyError(f"label {label.name!r} already has the {kind} {text!r}")
+    if kind == "synonym" and text == (own_name or label.name):
+        raise TaxonomyError(f"{text!r} is the label's own name; a synonym is another name for it")
+    return [*texts, text]
+
+
+def _without(label: Label, texts: list[str], text: str, kind: str) -> list[str]:
+    if text not in texts:
+        have = f"its {kind}s: " + "; ".join(repr(t) for t in texts) if texts else f"it has no {kind}s"
+        raise TaxonomyError(f"label {label.name!r} has no {kind} {text!r};{did_you_mean(text, texts) or ''} ({have})")
+    return [t for t in texts if t != text]
 
 
 def add_text(taxonomy: Taxonomy, name: str, text: str, kind: str) -> Change:
     """kind: "prompt" or "synonym"."""
     label = taxonomy.label(name)
     text = check_name(text, kind)
-    existing = getattr(label, kind + "s")
-    if text in existing:
-        raise TaxonomyError(f"label {name!r} already has the {kind} {text!r}")
-    if kind == "synonym" and text == label.name:
-        raise TaxonomyError(f"{text!r} is the label's own name; a synonym is another name for it")
-    return Change(_with_label(taxonomy, name, **{kind + "s": [*existing, text]}), {"label": name, kind: text})
+    texts = _with(label, list(getattr(label, kind + "s")), text, kind)
+    return Change(_with_label(taxonomy, name, **{kind + "s": texts}), {"label": name, kind: text})
 
 
 def remove_text(taxonomy: Taxonomy, name: str, text: str, kind: str) -> Change:
     label = taxonomy.label(name)
-    existing = getattr(label, kind + "s")
-    if text not in existing:
-        have = f"its {kind}s: " + "; ".join(repr(t) for t in existing) if existing else f"it has no {kind}s"
-        raise TaxonomyError(f"label {name!r} has no {kind} {text!r};{did_you_mean(text, existing) or ''} ({have})")
-    return Change(_with_label(taxonomy, name, **{kind + "s": [t for t in existing if t != text]}),
-                  {"label": name, kind: text})
+    texts = _without(label, list(getattr(label, kind + "s")), text, kind)
+    return Change(_with_label(taxonomy, name, **{kind + "s": texts}), {"label": name, kind: text})
 
 
 def set_templates(taxonomy: Taxonomy, templates: Iterable[str]) -> Change:
@@ -142,9 +170,29 @@ def set_templates(taxonomy: Taxonomy, templates: Iterable[str]) -> Change:
 
 
 def update_settings(taxonomy: Taxonomy, changes: dict[str, Any]) -> Change:
+    """Some settings changed; naming none is a wrong call (it would silently do nothing)."""
+    if not changes:
+        raise UsageError(f"say which settings to change: {', '.join(TaxonomySettings.keys())}")
     for key in changes:
         if key not in TaxonomySettings.keys():
             raise TaxonomyError(f"unknown setting {key!r}; valid settings: {', '.join(TaxonomySettings.keys())}")
     settings = replace(taxonomy.settings, **changes)
     changed = {key: value for key, value in settings.to_mapping().items() if getattr(taxonomy.settings, key) != value}
     return Change(replace(taxonomy, settings=settings), changed)
+
+
+def set_head_weight(taxonomy: Taxonomy, head: str, weight: float | None) -> Change:
+    """`head`'s weight in fusion (None: back to the head's default), read and written in one edit."""
+    weights = dict(taxonomy.settings.head_weights)
+    if weight is None:
+        weights.pop(head, None)
+    else:
+        weights[head] = weight
+    return update_settings(taxonomy, {"head_weights": weights})
+
+
+def revert(taxonomy: Taxonomy, old: Taxonomy, version: int, renames: dict[str, str]) -> Change:
+    """The content of `old` (version `version`) as the next version; `renames` ({now: then}) gives
+    renamed labels their old names back, keeping their rows (and examples)."""
+    return Change(replace(old, name=taxonomy.name), {"to_version": version, **({"renames": renames} if renames else {})},
+                  renames)

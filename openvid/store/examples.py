@@ -11,13 +11,15 @@ Adding or removing examples of a (taxonomy, encoder) drops that pair's probe in 
 transaction: a stored probe always describes the examples stored with it.
 
 This module knows nothing of models: vectors come in and go out as float32 numpy arrays. Creating
-a missing label is `TaxonomyStore.add_label`'s job; `add` refuses an unknown one.
+a missing label is `TaxonomyStore.add_label`'s job; `add` refuses an unknown one. To create a label
+and store its examples all or nothing, do both in one `TaxonomyStore.transaction()`: an
+ExampleStore made from that store (`tx.examples`) runs in the same transaction.
 """
 
 from __future__ import annotations
 
 import json
-import math
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
@@ -29,14 +31,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from openvid.errors import OpenvidError, TaxonomyError, UsageError
 from openvid.scoring.adapters import Probe
 from openvid.store import builtin_sets
-from openvid.store.db import read_transaction, utcnow, write_transaction
+from openvid.store.db import utcnow
+from openvid.store.example_checks import FLOAT32 as _FLOAT32
+from openvid.store.example_checks import check_encoder, check_item, describe, vector_of
 from openvid.store.models import did_you_mean
 from openvid.store.schema import fewshot_examples as examples_t
 from openvid.store.schema import fewshot_probes as probes_t
 from openvid.store.schema import labels as labels_t
 from openvid.store.taxonomy import TaxonomyStore
 
-_FLOAT32 = np.dtype("<f4")
 _CHUNK = 500  # ids per query, under SQLite's bound-parameter limit on any build
 
 ExampleItem = tuple[str, "float | None", "float | None", np.ndarray]
@@ -59,13 +62,22 @@ class ExampleRecord:
 
 @dataclass(frozen=True)
 class ExampleSource:
-    """A clip that is an example of `label` under one or more encoders (`encoders`, sorted)."""
+    """A clip that is an example of `label` under one or more encoders (`encoders`, sorted).
+
+    One clip is one example however many encoders embedded it; `ids` are its rows (one per
+    encoder, oldest first), and `id`, the first of them, names the clip (`remove(ids, clips=True)`).
+    """
 
     label: str
     source_path: str
     start_s: float | None
     end_s: float | None
     encoders: tuple[str, ...]
+    ids: tuple[int, ...] = ()
+
+    @property
+    def id(self) -> int | None:
+        return self.ids[0] if self.ids else None
 
 
 @dataclass(frozen=True)
@@ -95,9 +107,17 @@ class StoredProbe:
 class ExampleStore:
     """Few-shot examples and probes in the database of an Engine (the one TaxonomyStore uses)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._taxonomies = TaxonomyStore(engine)
+    def __init__(self, engine: Engine | TaxonomyStore) -> None:
+        """On a database (each call its own transaction), or on a TaxonomyStore: then in its transaction
+        when it is one that `TaxonomyStore.transaction()` handed out."""
+        self._taxonomies = engine if isinstance(engine, TaxonomyStore) else TaxonomyStore(engine)
+        self.engine = self._taxonomies.engine
+
+    def _reading(self) -> AbstractContextManager[Connection]:
+        return self._taxonomies._reading()
+
+    def _writing(self) -> AbstractContextManager[Connection]:
+        return self._taxonomies._writing()
 
     # ---- examples -------------------------------------------------------------------------------
 
@@ -110,8 +130,8 @@ class ExampleStore:
         an example of this label under this encoder (or named twice). Drops the probe of
         (taxonomy, encoder).
         """
-        encoder = _check_encoder(encoder)
-        rows = [_check_item(item, index) for index, item in enumerate(items)]
+        encoder = check_encoder(encoder)
+        rows = [check_item(item, index) for index, item in enumerate(items)]
         if not rows:
             raise UsageError("no example clips given; name at least one video file")
         dims = sorted({row["dim"] for row in rows})
@@ -119,7 +139,7 @@ class ExampleStore:
             raise OpenvidError(f"the example vectors have different dimensions {dims}; one encoder gives one "
                                "dimension: embed every clip with the same model")
         now = utcnow()
-        with write_transaction(self.engine) as conn:
+        with self._writing() as conn:
             taxonomy_id = self._resolve(conn, taxonomy, install=True).id
             label_id = self._label_id(conn, taxonomy, taxonomy_id, label)
             stored = conn.execute(select(examples_t.c.dim).where(examples_t.c.encoder == encoder).limit(1)).scalar()
@@ -142,7 +162,7 @@ class ExampleStore:
 
     def list(self, taxonomy: str, encoder: str | None = None, label: str | None = None) -> list[ExampleRecord]:
         """Examples of the taxonomy (of one encoder, of one label), in label order, then oldest first."""
-        with read_transaction(self.engine) as conn:
+        with self._reading() as conn:
             taxonomy_id = self._existing_id(conn, taxonomy)
             if taxonomy_id is None:
                 return []
@@ -151,7 +171,7 @@ class ExampleStore:
                 query = query.where(examples_t.c.label_id == self._label_id(conn, taxonomy, taxonomy_id, label))
             rows = conn.execute(query).all()
         return [ExampleRecord(id=r.id, label=r.label, encoder=r.encoder, source_path=r.source_path,
-                              start_s=r.start_s, end_s=r.end_s, vector=_vector(r.vector, r.dim),
+                              start_s=r.start_s, end_s=r.end_s, vector=vector_of(r.vector, r.dim),
                               created_at=r.created_at) for r in rows]
 
     def vectors(self, taxonomy: str, encoder: str) -> tuple[list[str], np.ndarray]:
@@ -164,7 +184,7 @@ class ExampleStore:
 
     def counts(self, taxonomy: str) -> dict[tuple[str, str], int]:
         """{(label, encoder): number of examples}, for a summary."""
-        with read_transaction(self.engine) as conn:
+        with self._reading() as conn:
             taxonomy_id = self._existing_id(conn, taxonomy)
             if taxonomy_id is None:
                 return {}
@@ -176,32 +196,38 @@ class ExampleStore:
                 .order_by(func.min(labels_t.c.position), examples_t.c.encoder)).all()
         return {(name, encoder): int(count) for name, encoder, count in rows}
 
-    def sources(self, taxonomy: str) -> list[ExampleSource]:
+    def sources(self, taxonomy: str, label: str | None = None) -> list[ExampleSource]:
         """Every distinct (label, clip) with the encoders that hold it, in label order then oldest first:
-        what to re-embed for a new encoder (and, by checking the files, which clips are gone)."""
-        with read_transaction(self.engine) as conn:
+        the examples as people count them (one clip, one example), what to re-embed for a new
+        encoder (and, by checking the files, which clips are gone)."""
+        with self._reading() as conn:
             taxonomy_id = self._existing_id(conn, taxonomy)
             if taxonomy_id is None:
                 return []
-            rows = conn.execute(self._query(taxonomy_id, None, with_vectors=False)).all()
-        grouped: dict[tuple[str, str, float | None, float | None], set[str]] = {}
+            query = self._query(taxonomy_id, None, with_vectors=False)
+            if label is not None:
+                query = query.where(examples_t.c.label_id == self._label_id(conn, taxonomy, taxonomy_id, label))
+            rows = conn.execute(query).all()
+        grouped: dict[tuple[str, str, float | None, float | None], dict[str, int]] = {}
         for r in rows:
-            grouped.setdefault((r.label, r.source_path, r.start_s, r.end_s), set()).add(r.encoder)
-        return [ExampleSource(label, path, start, end, tuple(sorted(encoders)))
-                for (label, path, start, end), encoders in grouped.items()]
+            grouped.setdefault((r.label, r.source_path, r.start_s, r.end_s), {})[r.encoder] = r.id
+        return [ExampleSource(label, path, start, end, tuple(sorted(by_encoder)), tuple(sorted(by_encoder.values())))
+                for (label, path, start, end), by_encoder in grouped.items()]
 
     def remove(self, taxonomy: str, ids: Iterable[int] | None = None, label: str | None = None,
-               encoder: str | None = None, *, everything: bool = False) -> int:
-        """Delete examples matching every filter given (ids, label, encoder); returns how many.
+               encoder: str | None = None, *, everything: bool = False, clips: bool = False) -> int:
+        """Delete examples matching every filter given (ids, label, encoder); returns how many rows.
 
         With no filter nothing is deleted unless `everything` (then all of the taxonomy's examples
         are). Ids that are not this taxonomy's examples are refused, naming them, and nothing is
-        deleted. Drops the probes of the encoders whose examples changed.
+        deleted. With `clips`, an id stands for its clip: the clip's rows under every encoder go
+        (otherwise the next classification with another encoder would re-embed it from the file).
+        Drops the probes of the encoders whose examples changed.
         """
         id_list = None if ids is None else sorted({int(i) for i in ids})
         if id_list is None and label is None and encoder is None and not everything:
             raise UsageError("say which examples to remove: by id, by label, by encoder, or all of them")
-        with write_transaction(self.engine) as conn:
+        with self._writing() as conn:
             taxonomy_id = self._resolve(conn, taxonomy, install=False).id
             where = [examples_t.c.taxonomy_id == taxonomy_id]
             if id_list is not None:
@@ -222,7 +248,7 @@ class ExampleStore:
             doomed = [(int(i), str(e)) for i, e in conn.execute(
                 select(examples_t.c.id, examples_t.c.encoder).where(and_(*where)))]
             if id_list is not None:
-                wanted = set(id_list)
+                wanted = set(id_list) if not clips else self._same_clips(conn, taxonomy_id, id_list)
                 doomed = [(i, e) for i, e in doomed if i in wanted]
             doomed_ids = [i for i, _ in doomed]
             for start in range(0, len(doomed_ids), _CHUNK):
@@ -239,7 +265,7 @@ class ExampleStore:
         The stored meta is the probe's own, the logit scale, and `meta` (e.g. the alpha/beta
         cross-validation); it must be JSON-serialisable.
         """
-        encoder = _check_encoder(encoder)
+        encoder = check_encoder(encoder)
         labels = [str(label) for label in labels]
         if len(labels) != probe.n_labels or len(set(labels)) != len(labels):
             raise OpenvidError(f"a probe with {probe.n_labels} rows needs as many distinct label names; got "
@@ -253,7 +279,7 @@ class ExampleStore:
         values = {"labels": labels, "taxonomy_version": int(taxonomy_version), "dim": probe.dim,
                   "weight": probe.weight.astype(_FLOAT32).tobytes(), "bias": probe.bias.astype(_FLOAT32).tobytes(),
                   "meta": merged, "created_at": now}
-        with write_transaction(self.engine) as conn:
+        with self._writing() as conn:
             taxonomy_id = self._resolve(conn, taxonomy, install=True).id
             statement = sqlite_insert(probes_t).values(taxonomy_id=taxonomy_id, encoder=encoder, **values)
             conn.execute(statement.on_conflict_do_update(index_elements=[probes_t.c.taxonomy_id, probes_t.c.encoder],
@@ -263,7 +289,7 @@ class ExampleStore:
 
     def load_probe(self, taxonomy: str, encoder: str) -> StoredProbe | None:
         """The saved probe of (taxonomy, encoder), or None."""
-        with read_transaction(self.engine) as conn:
+        with self._reading() as conn:
             taxonomy_id = self._existing_id(conn, taxonomy)
             if taxonomy_id is None:
                 return None
@@ -283,7 +309,7 @@ class ExampleStore:
 
     def drop_probe(self, taxonomy: str, encoder: str | None = None) -> int:
         """Delete the probe of (taxonomy, encoder), or every probe of the taxonomy; returns how many."""
-        with write_transaction(self.engine) as conn:
+        with self._writing() as conn:
             taxonomy_id = self._resolve(conn, taxonomy, install=False).id
             return self._drop_probes(conn, taxonomy_id, None if encoder is None else [encoder])
 
@@ -322,13 +348,23 @@ class ExampleStore:
         seen: set[tuple[Any, ...]] = set()
         for row in rows:
             key = (row["source_path"], row["start_s"], row["end_s"])
-            where = _describe(*key)
+            where = describe(*key)
             if key in seen:
                 raise UsageError(f"{where} is given twice; name each clip once")
             seen.add(key)
             if key in existing:
                 raise OpenvidError(f"{where} is already an example of {label!r} for this model (id {existing[key]}); "
                                    "leave it out, or remove the stored one first")
+
+    @staticmethod
+    def _same_clips(conn: Connection, taxonomy_id: int, ids: Sequence[int]) -> set[int]:
+        """The ids of every row (any encoder) of the clips that rows `ids` hold."""
+        rows = conn.execute(select(examples_t.c.id, examples_t.c.label_id, examples_t.c.source_path,
+                                   examples_t.c.start_s, examples_t.c.end_s)
+                            .where(examples_t.c.taxonomy_id == taxonomy_id)).all()
+        wanted = set(ids)
+        keys = {(r.label_id, r.source_path, r.start_s, r.end_s) for r in rows if r.id in wanted}
+        return {r.id for r in rows if (r.label_id, r.source_path, r.start_s, r.end_s) in keys}
 
     def _drop_probes(self, conn: Connection, taxonomy_id: int, encoders: Sequence[str] | None) -> int:
         statement = delete(probes_t).where(probes_t.c.taxonomy_id == taxonomy_id)
@@ -348,58 +384,6 @@ class ExampleStore:
                  .where(examples_t.c.taxonomy_id == taxonomy_id)
                  .order_by(labels_t.c.position, labels_t.c.id, examples_t.c.id))
         return query if encoder is None else query.where(examples_t.c.encoder == encoder)
-
-
-def _check_encoder(encoder: str) -> str:
-    if not isinstance(encoder, str) or not encoder.strip():
-        raise UsageError("the encoder identity must be non-empty text (the model's `identity`)")
-    return encoder
-
-
-def _check_item(item: Any, index: int) -> dict[str, Any]:
-    try:
-        source_path, start_s, end_s, vector = item
-    except (TypeError, ValueError):
-        raise UsageError(f"example {index + 1}: give (source_path, start_s, end_s, vector)") from None
-    if not isinstance(source_path, str) and hasattr(source_path, "__fspath__"):
-        source_path = str(source_path)
-    if not isinstance(source_path, str) or not source_path:
-        raise UsageError(f"example {index + 1}: the source path must be non-empty text; got {source_path!r}")
-    start, end = _seconds(start_s, "start", source_path), _seconds(end_s, "end", source_path)
-    if start is not None and end is not None and not start < end:
-        raise UsageError(f"{_describe(source_path, start, end)}: the clip must start before it ends")
-    array = np.asarray(vector)
-    if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.number) or \
-            not np.all(np.isfinite(array)):
-        raise OpenvidError(f"{_describe(source_path, start, end)}: the vector has shape {array.shape} ({array.dtype}); "
-                           "an example needs one non-empty, finite 1-D vector")
-    return {"source_path": source_path, "start_s": start, "end_s": end, "dim": int(array.size),
-            "vector": np.ascontiguousarray(array, dtype=_FLOAT32).tobytes()}
-
-
-def _seconds(value: Any, what: str, source_path: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if isinstance(value, bool) or not math.isfinite(seconds) or seconds < 0:
-        raise UsageError(f"{source_path}: the {what} time must be a number of seconds, 0 or more; got {value!r}")
-    return seconds
-
-
-def _describe(source_path: str, start: float | None, end: float | None) -> str:
-    if start is None and end is None:
-        return source_path
-    return f"{source_path} [{'' if start is None else f'{start:g}'}-{'' if end is None else f'{end:g}'} s]"
-
-
-def _vector(blob: bytes, dim: int) -> np.ndarray:
-    if len(blob) != dim * _FLOAT32.itemsize:
-        raise OpenvidError(f"a stored example vector is damaged ({len(blob)} bytes for dimension {dim}); remove it "
-                           "and add the clip again")
-    return np.frombuffer(blob, _FLOAT32).astype(np.float32)
 
 
 __all__ = ["ExampleItem", "ExampleRecord", "ExampleSource", "ExampleStore", "StoredProbe"]

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects.sqlite import insert
 
 from openvid.errors import TaxonomyError
-from openvid.store.db import read_transaction, utcnow, write_transaction
+from openvid.store.db import utcnow
 from openvid.store.models import did_you_mean
 from openvid.store.schema import head_label_maps as maps_t
 from openvid.store.schema import labels as labels_t
@@ -29,13 +29,16 @@ class HeadOverride:
 
 
 class HeadMapStore:
+    """Overrides in the database of `taxonomies` (inside its transaction, when it is one that
+    `TaxonomyStore.transaction()` handed out)."""
+
     def __init__(self, taxonomies: TaxonomyStore) -> None:
         self.taxonomies = taxonomies
         self.engine: Engine = taxonomies.engine
 
     def set(self, taxonomy: str, head: str, head_label: str, label: str | None) -> HeadOverride:
         """Make `head_label` of `head` vote for `label` (None: ignore it) in `taxonomy`."""
-        with write_transaction(self.engine) as conn:
+        with self.taxonomies._writing() as conn:
             row = self.taxonomies._resolve(conn, taxonomy, install=True)
             label_id = None
             if label is not None:
@@ -54,7 +57,7 @@ class HeadMapStore:
 
     def clear(self, taxonomy: str, head: str, head_label: str | None = None) -> int:
         """Forget one override (or all of a head's, when `head_label` is None); returns how many."""
-        with write_transaction(self.engine) as conn:
+        with self.taxonomies._writing() as conn:
             row = self.taxonomies._resolve(conn, taxonomy, install=False)
             condition = (maps_t.c.taxonomy_id == row.id) & (maps_t.c.head == head)
             if head_label is not None:
@@ -63,7 +66,7 @@ class HeadMapStore:
 
     def overrides(self, taxonomy: str, head: str) -> dict[str, str | None]:
         """{head label: taxonomy label name, or None for ignored}."""
-        with read_transaction(self.engine) as conn:
+        with self.taxonomies._reading() as conn:
             row = self.taxonomies._row(conn, taxonomy)
             if row is None:
                 return {}

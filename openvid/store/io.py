@@ -41,7 +41,7 @@ from typing import Any, Callable, Sequence
 
 import yaml
 
-from openvid.errors import TaxonomyError
+from openvid.errors import TaxonomyError, render
 from openvid.store.models import (
     DEFAULT_TEMPLATES,
     InvalidField,
@@ -74,9 +74,22 @@ def format_for(path: Path | str | None, fmt: str | None = None) -> str:
         return fmt.lower()
     suffix = Path(path).suffix.lower() if path is not None else ""
     if suffix not in SUFFIXES:
-        raise TaxonomyError(f"cannot tell the format of {str(path)!r} from its suffix; name the file "
-                            f"{', '.join(SUFFIXES)} or give the format ({', '.join(FORMATS)})")
+        raise TaxonomyError(f"cannot tell the format of {str(path)!r} from its suffix; give the file one of the "
+                            f"suffixes {', '.join(SUFFIXES)}, or say which format it is "
+                            f"({', '.join(FORMATS)})")
     return SUFFIXES[suffix]
+
+
+def read_file(path: Path) -> str:
+    """The text of a taxonomy file, or a TaxonomyError that says why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TaxonomyError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise TaxonomyError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise TaxonomyError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
 # ---- Taxonomy <-> plain mapping -----------------------------------------------------------------
@@ -189,8 +202,8 @@ def loads(text: str, fmt: str, source: str = "<text>") -> Taxonomy:
         data, locate = _parse_csv(text, source)
     try:
         return from_mapping(data)
-    except InvalidField as exc:
-        raise TaxonomyError(f"{source}: {locate(exc.path)}: {exc.reason}") from None
+    except InvalidField as exc:  # a file names fields, not options: the Python spelling reads as the field
+        raise TaxonomyError(f"{source}: {locate(exc.path)}: {render(exc.reason, 'api')}") from None
 
 
 def _parse_json(text: str, source: str) -> tuple[Any, Locate]:

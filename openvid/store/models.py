@@ -21,11 +21,13 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from openvid.errors import TaxonomyError
+from openvid.errors import TaxonomyError, opt
 
 DEFAULT_TEMPLATES = ("a video of {}.",)
 REJECT_ON = ("probability", "cosine")
 AGGREGATES = ("mean", "max")
+_SETTING_KEYS = ("reject_threshold", "reject_on", "multi_label_threshold", "aggregate", "fewshot_alpha",
+                 "fewshot_beta")  # settings named in messages as options (opt): they are flags of `taxonomy set`
 
 Path_ = tuple[Any, ...]  # a field path: ("labels", 3, "prompts")
 
@@ -50,15 +52,20 @@ def format_path(path: Sequence[Any]) -> str:
     return text
 
 
-def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """' did you mean 'x'?' (closest by spelling, case-blind), or '' when nothing is close."""
+def close_matches(name: str, candidates: Iterable[str]) -> list[str]:
+    """Up to three candidates spelled like `name` (case-blind), closest first; [] when none is close."""
     by_fold: dict[str, str] = {}
     for candidate in candidates:
         by_fold.setdefault(candidate.casefold(), candidate)
-    close = difflib.get_close_matches(name.casefold(), list(by_fold), n=3, cutoff=0.6)
+    return [by_fold[c] for c in difflib.get_close_matches(name.casefold(), list(by_fold), n=3, cutoff=0.6)]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """' did you mean 'x'?' (closest by spelling, case-blind), or '' when nothing is close."""
+    close = close_matches(name, candidates)
     if not close:
         return ""
-    return " did you mean " + " or ".join(repr(by_fold[c]) for c in close) + "?"
+    return " did you mean " + " or ".join(repr(c) for c in close) + "?"
 
 
 @dataclass(frozen=True)
@@ -104,7 +111,7 @@ class TaxonomySettings:
         for key in ("fewshot_alpha", "fewshot_beta"):
             value = _number(key, getattr(self, key))
             if value < 0:
-                raise InvalidField(f"{key} must be 0 or more; got {value!r}", (key,))
+                raise InvalidField(f"{opt(key)} must be 0 or more; got {value!r}", (key,))
             object.__setattr__(self, key, value)
 
     @classmethod
@@ -124,20 +131,36 @@ class TaxonomySettings:
     def to_mapping(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in self.keys()}
 
+    def describe(self) -> list[str]:
+        """The settings in words, one line each, for people (`taxonomy show`)."""
+        if self.reject_threshold is None:
+            reject = "never answer 'none of these' (no rejection threshold)"
+        else:
+            reject = f"answer 'none of these' when the best {self.reject_on} is below {self.reject_threshold:g}"
+        weights = ", ".join(f"{name} {weight:g}" for name, weight in sorted(self.head_weights.items()))
+        return [
+            reject,
+            f"multi-label: a label is on from cosine {self.multi_label_threshold:g}",
+            f"a video's score: the {self.aggregate} over its segments",
+            f"few-shot cache: alpha {self.fewshot_alpha:g}, beta {self.fewshot_beta:g}",
+            "head weights: " + (weights or "each head's default"),
+        ]
+
 
 def _check_choice(kind: str, value: Any, choices: Sequence[str]) -> None:
     if value not in choices:
-        raise InvalidField(f"{kind} {value!r} is not valid; valid values: {', '.join(choices)}", (kind,))
+        raise InvalidField(f"{opt(kind, value)} is not valid; valid values: {', '.join(choices)}", (kind,))
 
 
 def _number(kind: str, value: Any, probability: bool = False) -> float:
     """A finite number; a probability lies in 0..1. A cosine threshold outside -1..1 is allowed: it
     means "always" or "never"."""
+    named = opt(kind) if kind in _SETTING_KEYS else kind  # "head_weights.x" is no option of its own
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise InvalidField(f"{kind} must be a number; got {value!r}", (kind,))
+        raise InvalidField(f"{named} must be a number; got {value!r}", (kind,))
     if probability and not 0.0 <= value <= 1.0:
-        raise InvalidField(f"{kind} {value!r} is out of range: a probability threshold lies from 0 to 1 "
-                           "(or set reject_on to cosine)", (kind,))
+        raise InvalidField(f"{opt(kind, value)} is out of range: a probability threshold lies from 0 to 1 "
+                           f"(or threshold the cosine: {opt('reject_on', 'cosine')})", (kind,))
     return float(value)
 
 

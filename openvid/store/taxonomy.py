@@ -5,6 +5,8 @@ edit in memory (`edits.py`), checks the whole result, then writes the changed la
 the version by one and records a history entry (who, when, what, and the full snapshot, so
 `get(name, version=N)` can show any older version). Any error rolls the whole write back.
 An edit that changes nothing (e.g. disabling a disabled label) writes nothing and keeps the version.
+A command that writes in several steps runs them in one `transaction()`, so it is all or nothing.
+`revert` makes an old version's content the next version; `diff` compares two versions.
 
 Built-in label lists (`builtin_names()`) are installed from the package's data files the first
 time `get` or `copy` names them; they stay as shipped: copy one to edit it. Deleting an installed
@@ -14,14 +16,14 @@ built-in resets it (the next `get` installs it again).
 from __future__ import annotations
 
 import dataclasses
-import getpass
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from openvid.errors import TaxonomyError, opt
-from openvid.store import builtin_sets, edits
+from openvid.errors import TaxonomyError, UsageError, opt
+from openvid.store import builtin_sets, edits, rows, versions
 from openvid.store import io as formats
 from openvid.store.db import open_database, read_transaction, utcnow, write_transaction
 from openvid.store.models import (
@@ -41,22 +43,53 @@ from openvid.store.schema import labels as labels_t
 from openvid.store.schema import taxonomies as taxonomies_t
 from openvid.store.schema import taxonomy_history as history_t
 
-
-def _who() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in this environment (some containers)
-        return "unknown"
+if TYPE_CHECKING:  # pragma: no cover
+    from openvid.store.examples import ExampleStore
 
 
 class TaxonomyStore:
-    """Prompt sets in `<home>/openvid.db` (or in the database of a given Engine)."""
+    """Prompt sets in `<home>/openvid.db` (or in the database of a given Engine).
+
+    Each call is its own transaction, unless the store is one that `transaction()` handed out: then
+    every call on it (and on its `examples`) runs inside that one transaction, all or nothing.
+    """
 
     def __init__(self, home: Path | str | Engine) -> None:
         if isinstance(home, Engine):
             self.engine = home
         else:
             self.engine = open_database(Path(home))
+        self._conn: Connection | None = None  # set on the store `transaction()` yields
+
+    # ---- transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator["TaxonomyStore"]:
+        """A store whose calls all run in one write transaction: committed when the block ends, rolled
+        back whole if it raises. A command that writes in several steps (a label and its examples,
+        tuned settings and the probe fitted with them) uses it, so a failure leaves nothing behind.
+
+            >>> with store.transaction() as tx:                       # doctest: +SKIP
+            ...     tx.add_label("sports", "kickflip")
+            ...     tx.examples.add("sports", "kickflip", encoder, items)
+        """
+        with self._writing() as conn:
+            bound = TaxonomyStore(self.engine)
+            bound._conn = conn
+            yield bound
+
+    @property
+    def examples(self) -> "ExampleStore":
+        """The few-shot examples and probes of this database (inside this store's transaction, if any)."""
+        from openvid.store.examples import ExampleStore
+
+        return ExampleStore(self)
+
+    def _reading(self) -> AbstractContextManager[Connection]:
+        return nullcontext(self._conn) if self._conn is not None else read_transaction(self.engine)
+
+    def _writing(self) -> AbstractContextManager[Connection]:
+        return write_transaction(self._conn if self._conn is not None else self.engine)
 
     # ---- reading --------------------------------------------------------------------------------
 
@@ -68,29 +101,67 @@ class TaxonomyStore:
         """Every taxonomy in the database, by name (built-ins only once installed)."""
         count = select(func.count()).where(labels_t.c.taxonomy_id == taxonomies_t.c.id).scalar_subquery()
         query = select(taxonomies_t, count.label("label_count")).order_by(taxonomies_t.c.name)
-        with read_transaction(self.engine) as conn:
+        with self._reading() as conn:
             rows = conn.execute(query).all()
         return [TaxonomySummary(r.name, r.description, r.version, r.label_count, r.updated_at) for r in rows]
 
-    def get(self, name: str, version: int | None = None) -> Taxonomy:
-        """The taxonomy now, or as it was at `version`. A built-in name is installed on first use."""
-        with read_transaction(self.engine) as conn:
+    def get(self, name: str, version: int | None = None, *, install: bool = True) -> Taxonomy:
+        """The taxonomy now, or as it was at `version`. A built-in name is installed on first use;
+        with `install=False` one not installed yet is read from the package data (version 0) and
+        nothing is written, for checks before a write that may still fail."""
+        with self._reading() as conn:
             row = self._row(conn, name)
             if row is None and name not in builtin_sets.BUILTINS:
                 self._resolve(conn, name, install=False)  # raises, naming close matches
             if row is not None:
                 return self._load(conn, row)[0] if version is None else self._at_version(conn, row, version)
-        with write_transaction(self.engine) as conn:
+        if not install and version is None:
+            return builtin_sets.builtin_taxonomy(name)
+        with self._writing() as conn:
             row = self._resolve(conn, name, install=True)
             return self._load(conn, row)[0] if version is None else self._at_version(conn, row, version)
 
     def history(self, taxonomy: str) -> list[HistoryEntry]:
         """Every version's entry, oldest first."""
-        with read_transaction(self.engine) as conn:
+        with self._reading() as conn:
             row = self._resolve(conn, taxonomy, install=False)
             rows = conn.execute(select(history_t).where(history_t.c.taxonomy_id == row.id)
                                 .order_by(history_t.c.version)).all()
         return [HistoryEntry(r.version, r.at, r.who, r.action, r.detail) for r in rows]
+
+    def diff(self, name: str, old: int, new: int | None = None) -> versions.TaxonomyDiff:
+        """What changed from version `old` to version `new` (default: now); renames are followed."""
+        with self._reading() as conn:
+            row = self._resolve(conn, name, install=False)
+            new = row.version if new is None else new
+            before, after = self._at_version(conn, row, old), self._at_version(conn, row, new)
+            renames = self._renames(conn, row, min(old, new), max(old, new))
+        if old > new:
+            renames = {then: now for now, then in renames.items()}
+        return versions.TaxonomyDiff(row.name, old, new, versions.diff(before, after, renames))
+
+    def revert(self, name: str, version: int) -> Taxonomy:
+        """Make the content of `version` the next version (history keeps everything in between).
+
+        Labels renamed since get their old names back and keep their examples; labels removed since
+        come back without the examples they had (those went with them). Reverting to content equal
+        to the current one writes nothing.
+        """
+        with self._writing() as conn:
+            self.check_editable(name)
+            row = self._resolve(conn, name, install=False)
+            old = self._at_version(conn, row, version)
+            current, ids = self._load(conn, row)
+            forward = self._renames(conn, row, version, row.version)
+            back = {now: then for then, now in forward.items() if then not in ids}  # skip names taken again
+            return self._write(conn, row, current, ids, edits.revert(current, old, version, back), "revert")
+
+    def _renames(self, conn: Connection, row: Any, start: int, end: int) -> dict[str, str]:
+        entries = [HistoryEntry(r.version, r.at, r.who, r.action, r.detail) for r in conn.execute(
+            select(history_t).where(history_t.c.taxonomy_id == row.id, history_t.c.version > start,
+                                    history_t.c.version <= end))]
+        names = {v: {label.name for label in self._at_version(conn, row, v).labels} for v in (start, end)}
+        return versions.renames_between(entries, start, end, names[start], names[end])
 
     # ---- whole taxonomies -----------------------------------------------------------------------
 
@@ -100,7 +171,7 @@ class TaxonomyStore:
         templates = check_templates(list(DEFAULT_TEMPLATES) if templates is None else
                                     (list(templates) if not isinstance(templates, str) else templates))
         taxonomy = Taxonomy(name=name, description=check_description(description) or "", templates=templates)
-        with write_transaction(self.engine) as conn:
+        with self._writing() as conn:
             self._check_new_name(conn, name)
             detail = {"templates": templates, **({"description": taxonomy.description} if taxonomy.description else {})}
             return self._insert(conn, taxonomy, "create", detail)
@@ -112,40 +183,18 @@ class TaxonomyStore:
         few-shot examples under every encoder, fitted probes, and head-label overrides.
         """
         new_name = check_name(new_name, "taxonomy name")
-        with write_transaction(self.engine) as conn:
+        with self._writing() as conn:
             row = self._resolve(conn, source, install=True)
             original = self._load(conn, row)[0] if version is None else self._at_version(conn, row, version)
             self._check_new_name(conn, new_name)
             detail = {"source": original.name, "source_version": original.version}
             copied = self._insert(conn, dataclasses.replace(original, name=new_name), "copy", detail)
-            self._copy_label_data(conn, row.id, self._row(conn, new_name).id)
+            rows.copy_label_data(conn, row.id, self._row(conn, new_name).id)
             return copied
-
-    @staticmethod
-    def _copy_label_data(conn: Connection, source_id: int, target_id: int) -> None:
-        """Examples, probes and head-label overrides of `source_id`, re-pointed at `target_id`'s labels."""
-        for statement in (
-            """INSERT INTO fewshot_examples (taxonomy_id, label_id, encoder, source_path, start_s, end_s, vector, dim,
-                                             created_at)
-               SELECT :target, t.id, e.encoder, e.source_path, e.start_s, e.end_s, e.vector, e.dim, e.created_at
-               FROM fewshot_examples e JOIN labels s ON s.id = e.label_id
-               JOIN labels t ON t.taxonomy_id = :target AND t.name = s.name
-               WHERE e.taxonomy_id = :source ORDER BY e.id""",
-            """INSERT INTO fewshot_probes (taxonomy_id, encoder, labels, taxonomy_version, dim, weight, bias, meta,
-                                           created_at)
-               SELECT :target, encoder, labels, 1, dim, weight, bias, meta, created_at
-               FROM fewshot_probes WHERE taxonomy_id = :source""",
-            """INSERT INTO head_label_maps (taxonomy_id, head, head_label, label_id, updated_at)
-               SELECT :target, m.head, m.head_label, t.id, m.updated_at
-               FROM head_label_maps m LEFT JOIN labels s ON s.id = m.label_id
-               LEFT JOIN labels t ON t.taxonomy_id = :target AND t.name = s.name
-               WHERE m.taxonomy_id = :source AND (m.label_id IS NULL OR t.id IS NOT NULL)""",
-        ):
-            conn.exec_driver_sql(statement.replace(":target", str(int(target_id))).replace(":source", str(int(source_id))))
 
     def delete(self, name: str) -> None:
         """Delete a taxonomy, its labels and its history."""
-        with write_transaction(self.engine) as conn:
+        with self._writing() as conn:
             row = self._resolve(conn, name, install=False)
             conn.execute(delete(taxonomies_t).where(taxonomies_t.c.id == row.id))
 
@@ -165,11 +214,16 @@ class TaxonomyStore:
         return self._edit(taxonomy, "remove_label", lambda t: edits.remove_label(t, name, cascade=cascade))
 
     def set_label(self, taxonomy: str, name: str, *, enabled: bool | None = None, description: str | None = None,
-                  parent: Any = ...) -> Taxonomy:
-        """Change a label: None (parent: `...`) leaves a field as it is; description "" clears it;
-        parent None makes it a root."""
+                  parent: Any = ..., new_name: str | None = None, add_prompts: Iterable[str] = (),
+                  remove_prompts: Iterable[str] = (), add_synonyms: Iterable[str] = (),
+                  remove_synonyms: Iterable[str] = ()) -> Taxonomy:
+        """Change a label, all in one version: None (parent: `...`) leaves a field as it is;
+        description "" clears it; parent None makes it a root; `new_name` renames it (its rows,
+        examples and children follow); prompts and synonyms are removed, then added."""
         return self._edit(taxonomy, "set_label", lambda t: edits.set_label(
-            t, name, enabled=enabled, description=description, parent=parent))
+            t, name, enabled=enabled, description=description, parent=parent, new_name=new_name,
+            add_prompts=add_prompts, remove_prompts=remove_prompts, add_synonyms=add_synonyms,
+            remove_synonyms=remove_synonyms))
 
     def add_prompt(self, taxonomy: str, label: str, prompt: str) -> Taxonomy:
         return self._edit(taxonomy, "add_prompt", lambda t: edits.add_text(t, label, prompt, "prompt"))
@@ -188,8 +242,15 @@ class TaxonomyStore:
         return self._edit(taxonomy, "set_templates", lambda t: edits.set_templates(t, templates))
 
     def update_settings(self, taxonomy: str, **changes: Any) -> Taxonomy:
-        """Change some of reject_threshold, reject_on, multi_label_threshold, aggregate."""
+        """Change some of the settings (`TaxonomySettings.keys()`); naming none is a UsageError."""
+        if not changes:
+            raise UsageError(f"say which settings of {taxonomy!r} to change: {', '.join(TaxonomySettings.keys())}")
         return self._edit(taxonomy, "update_settings", lambda t: edits.update_settings(t, changes))
+
+    def set_head_weight(self, taxonomy: str, head: str, weight: float | None) -> Taxonomy:
+        """Store `head`'s weight in fusion (None: back to the head's default), read and written in
+        one transaction, so two concurrent weight changes never lose one another."""
+        return self._edit(taxonomy, "update_settings", lambda t: edits.set_head_weight(t, head, weight))
 
     # ---- import / export ------------------------------------------------------------------------
 
@@ -207,15 +268,7 @@ class TaxonomyStore:
         """
         path = Path(path)
         fmt = formats.format_for(path, fmt)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise TaxonomyError(f"{path}: no such file") from None
-        except UnicodeDecodeError as exc:
-            raise TaxonomyError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-        except OSError as exc:
-            raise TaxonomyError(f"{path}: cannot be read ({exc.strerror})") from None
-        return self._import(text, fmt, name, replace, str(path), fallback_name=path.stem)
+        return self._import(formats.read_file(path), fmt, name, replace, str(path), fallback_name=path.stem)
 
     def _import(self, text: str, fmt: str, name: str | None, replace: bool, source: str,
                 fallback_name: str | None) -> Taxonomy:
@@ -227,12 +280,12 @@ class TaxonomyStore:
         target = check_name(target, "taxonomy name")
         draft = dataclasses.replace(draft, name=target)
         detail = {"source": source, "format": formats.format_for(None, fmt), "labels": len(draft.labels)}
-        with write_transaction(self.engine) as conn:
+        with self._writing() as conn:
             row = self._row(conn, target)
             if row is None or not replace:
                 self._check_new_name(conn, target, hint=f" or replace it ({opt('replace', True)})")
                 return self._insert(conn, draft, "import", detail)
-            self._check_editable(target)
+            self.check_editable(target)
             current, ids = self._load(conn, row)
             return self._write(conn, row, current, ids, edits.Change(draft, {**detail, "replaced": True}), "import")
 
@@ -278,7 +331,8 @@ class TaxonomyStore:
             raise TaxonomyError(f"taxonomy {name!r} already exists (version {row.version}); choose another name, "
                                 f"delete it first{hint}")
 
-    def _check_editable(self, name: str) -> None:
+    def check_editable(self, name: str) -> None:
+        """Refuse to edit a built-in list (it stays as shipped; the message says how to copy it)."""
         if name in builtin_sets.BUILTINS:
             raise TaxonomyError(f"{name!r} is a built-in label list and stays as shipped; copy it to edit it: "
                                 f"`openvid taxonomy copy {name} my-{name}`")
@@ -306,8 +360,8 @@ class TaxonomyStore:
                                    created_at=row.created_at, updated_at=entry.at)
 
     def _edit(self, name: str, action: str, change: Callable[[Taxonomy], edits.Change]) -> Taxonomy:
-        with write_transaction(self.engine) as conn:
-            self._check_editable(name)
+        with self._writing() as conn:
+            self.check_editable(name)
             row = self._resolve(conn, name, install=False)
             current, ids = self._load(conn, row)
             return self._write(conn, row, current, ids, change(current), action)
@@ -316,10 +370,10 @@ class TaxonomyStore:
         check_labels(taxonomy.labels)
         now = utcnow()
         result = dataclasses.replace(taxonomy, version=1, created_at=now, updated_at=now)
-        inserted = conn.execute(insert(taxonomies_t).values(**_taxonomy_values(result), created_at=now))
+        inserted = conn.execute(insert(taxonomies_t).values(**rows.taxonomy_values(result), created_at=now))
         taxonomy_id = inserted.inserted_primary_key[0]
-        self._sync_labels(conn, taxonomy_id, Taxonomy(name=result.name), {}, result.labels, {})
-        self._record(conn, taxonomy_id, result, action, detail)
+        rows.sync_labels(conn, taxonomy_id, Taxonomy(name=result.name), {}, result.labels, {})
+        rows.record(conn, taxonomy_id, result, action, detail)
         return result
 
     def _write(self, conn: Connection, row: Any, current: Taxonomy, ids: dict[str, int], change: edits.Change,
@@ -331,59 +385,10 @@ class TaxonomyStore:
         now = utcnow()
         result = dataclasses.replace(new, name=row.name, version=row.version + 1, created_at=row.created_at,
                                      updated_at=now)
-        conn.execute(update(taxonomies_t).where(taxonomies_t.c.id == row.id).values(**_taxonomy_values(result)))
-        self._sync_labels(conn, row.id, current, ids, result.labels, change.renames)
-        self._record(conn, row.id, result, action, change.detail)
+        conn.execute(update(taxonomies_t).where(taxonomies_t.c.id == row.id).values(**rows.taxonomy_values(result)))
+        rows.sync_labels(conn, row.id, current, ids, result.labels, change.renames)
+        rows.record(conn, row.id, result, action, change.detail)
         return result
-
-    def _sync_labels(self, conn: Connection, taxonomy_id: int, current: Taxonomy, ids: dict[str, int],
-                     new_labels: list[Label], renames: dict[str, str]) -> None:
-        """Write only what differs; rows of kept (and renamed) labels keep their ids."""
-        ids = dict(ids)
-        old: dict[str, tuple[int, Label]] = {}
-        for position, label in enumerate(current.labels):
-            name = renames.get(label.name, label.name)
-            old[name] = (position, label)
-        for before, after in renames.items():
-            ids[after] = ids.pop(before)
-            conn.execute(update(labels_t).where(labels_t.c.id == ids[after]).values(name=after))
-        keep = {label.name for label in new_labels}
-        gone = [ids.pop(name) for name in list(old) if name not in keep]
-        if gone:
-            conn.execute(delete(labels_t).where(labels_t.c.id.in_(gone)))
-        fresh = []
-        for position, label in enumerate(new_labels):
-            values = {"description": label.description, "prompts": list(label.prompts),
-                      "synonyms": list(label.synonyms), "enabled": label.enabled, "position": position}
-            if label.name not in ids:
-                fresh.append({"taxonomy_id": taxonomy_id, "name": label.name, "parent_id": None, **values})
-                continue
-            old_position, before = old[label.name]
-            if old_position != position or dataclasses.replace(before, name=label.name, parent=None) != \
-                    dataclasses.replace(label, parent=None):
-                conn.execute(update(labels_t).where(labels_t.c.id == ids[label.name]).values(**values))
-        if fresh:
-            conn.execute(insert(labels_t), fresh)
-            ids.update((name, id_) for name, id_ in conn.execute(select(labels_t.c.name, labels_t.c.id).where(
-                labels_t.c.taxonomy_id == taxonomy_id)))
-        old_parent = {name: renames.get(label.parent, label.parent) for name, (_, label) in old.items()}
-        for label in new_labels:
-            if label.name not in old or old_parent[label.name] != label.parent:
-                if label.parent is not None or label.name in old:
-                    parent_id = None if label.parent is None else ids[label.parent]
-                    conn.execute(update(labels_t).where(labels_t.c.id == ids[label.name]).values(parent_id=parent_id))
-
-    def _record(self, conn: Connection, taxonomy_id: int, taxonomy: Taxonomy, action: str,
-                detail: dict[str, Any]) -> None:
-        conn.execute(insert(history_t).values(
-            taxonomy_id=taxonomy_id, version=taxonomy.version, at=taxonomy.updated_at, who=_who(), action=action,
-            detail=detail, snapshot=formats.to_mapping(taxonomy, compact=False)))
-
-
-def _taxonomy_values(taxonomy: Taxonomy) -> dict[str, Any]:
-    return {"name": taxonomy.name, "description": taxonomy.description, "templates": list(taxonomy.templates),
-            "settings": taxonomy.settings.to_mapping(), "version": taxonomy.version,
-            "updated_at": taxonomy.updated_at}
 
 
 __all__ = ["TaxonomyStore"]
