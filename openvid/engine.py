@@ -188,8 +188,9 @@ class Engine:
         index and indexed nothing (every file failed, or it was stopped) removes it again.
         `stop`: a `threading.Event` that ends the run cleanly when set (`IndexReport.stopped`).
         """
-        from openvid.archive.ingest import index_videos, videos_under
+        from openvid.archive.ingest import index_videos
         from openvid.archive.video_index import check_settings
+        from openvid.archive.walk import videos_under
 
         files = videos_under(_paths(paths))
         with self._index_lock(index):
@@ -447,7 +448,7 @@ class Engine:
 
 def _video_files(paths: str | Path | Sequence[str | Path]) -> list[str]:
     """Files exactly as given, folders walked for videos as `openvid index` walks them."""
-    from openvid.archive.ingest import expand_folders
+    from openvid.archive.walk import expand_folders
 
     return expand_folders(_paths(paths))
 

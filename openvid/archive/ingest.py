@@ -20,39 +20,22 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
 from openvid.archive.video_index import VideoIndex
+from openvid.archive.walk import VIDEO_SUFFIXES, find_videos
 from openvid.errors import MediaError, UsageError
 from openvid.media.batches import ClipSource, StageTimes, run_batched
 from openvid.results import Failure, ToDict
 from openvid.store.catalog import DuplicateContent
 
-VIDEO_SUFFIXES = frozenset(
-    ".mp4 .m4v .mov .mkv .webm .avi .mpg .mpeg .ts .mts .m2ts .wmv .flv .3gp .ogv".split()
-)
 _HASH_BLOCK = 1 << 16
 
 if TYPE_CHECKING:  # pragma: no cover
     from openvid.encoders import Encoder
     from openvid.media import Clip
-
-
-def find_videos(paths: Iterable[str | Path], *, resolve: bool = True) -> list[Path]:
-    """Files named directly, plus every video file (by suffix) under the folders named, sorted.
-
-    `resolve`: absolute paths (what the index stores); else as found under the names given.
-    """
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw).expanduser()
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES))
-        else:
-            found.append(path)
-    return list(dict.fromkeys(p.resolve() if resolve and p.exists() else p for p in found))
 
 
 def content_hash(path: Path) -> str:
@@ -95,32 +78,6 @@ class _Planned:
     content_hash: str
     size: int
     replaces: int | None
-
-
-def videos_under(paths: Sequence[str | Path], *, resolve: bool = True) -> list[Path]:
-    """`find_videos`, refusing a call that names no video at all (an empty folder, a typo in a name).
-
-    Files named directly are kept whatever their suffix, so a missing or unreadable one is
-    reported as a failure of its own; only folders that hold no video end up here.
-    """
-    found = find_videos(paths, resolve=resolve)
-    if not found:
-        named = ", ".join(str(p) for p in paths) or "(nothing)"
-        raise UsageError(f"no videos found under {named}: a folder is searched recursively for files ending in "
-                         f"{', '.join(sorted(VIDEO_SUFFIXES))}; name the videos or a folder that holds some")
-    return found
-
-
-def expand_folders(paths: Sequence[str | Path]) -> list[str]:
-    """Files exactly as given (repeats kept), each folder replaced by the videos under it, walked as
-    `openvid index` walks it (`find_videos`); a folder that holds no video raises `UsageError`."""
-    found: list[str] = []
-    for path in paths:
-        if Path(path).expanduser().is_dir():
-            found.extend(str(p) for p in videos_under([path], resolve=False))
-        else:
-            found.append(str(path))
-    return found
 
 
 def index_videos(
@@ -330,3 +287,6 @@ def prune_videos(index: VideoIndex, *, dry_run: bool = False) -> list[str]:
 def size_on_disk(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.glob("*") if f.is_file()) if folder.exists() else 0
 
+
+__all__ = ["VIDEO_SUFFIXES", "IndexReport", "content_hash", "index_videos", "prune_videos", "remove_videos",
+           "size_on_disk"]  # VIDEO_SUFFIXES lives in `walk`; kept here for `evaluate.dataset`

@@ -98,7 +98,7 @@ def classify_cmd(
     Example: openvid classify clip.mp4 other.mp4 --taxonomy sports --top-k 3 --segments;
     openvid classify clip.mp4 --labels "surfing,skateboarding,cooking"
     """
-    from openvid.archive.ingest import expand_folders
+    from openvid.archive.walk import expand_folders
     from openvid.engine import Engine
 
     heads, weights = head_options(head, head_weight, head_checkpoint, head_labels)
