@@ -228,3 +228,15 @@ def test_auto_avoids_widths_decord_mangles(make_video):
 def test_unknown_backend_lists_choices(sample_videos):
     with pytest.raises(UnknownChoice, match="auto, decord, pyav"):
         open_video(sample_videos["bikes.mp4"], backend="opencv")
+
+
+def test_auto_decodes_long_files_with_pyav_and_short_ones_with_decord(sample_videos, monkeypatch):
+    import openvid.media.decode as decode
+
+    with open_video(sample_videos["bikes.mp4"], short_side=64) as reader:  # 10 s: decord
+        assert reader.backend == "decord"
+    monkeypatch.setattr(decode, "LONG_VIDEO_S", 5.0)  # bikes.mp4 is now "long"
+    with open_video(sample_videos["bikes.mp4"], short_side=64) as reader:
+        assert reader.backend == "pyav"
+    with open_video(sample_videos["bikes.mp4"], short_side=64, backend="decord") as reader:  # asked for: kept
+        assert reader.backend == "decord"
