@@ -105,23 +105,18 @@ class Engine:
 
     @property
     def catalog(self) -> "Catalog":
-        from openvid.store.catalog import Catalog
-
-        return Catalog(self.taxonomies.engine)
+        """The catalog of video indexes (`openvid.store.catalog`), in the home's database."""
+        return self._context().catalog
 
     @property
     def examples(self) -> "ExampleStore":
         """Few-shot examples and fitted probes, per taxonomy and encoder (`openvid.store.examples`)."""
-        from openvid.store import ExampleStore
-
-        return ExampleStore(self.taxonomies.engine)
+        return self._context().examples
 
     @property
     def head_maps(self) -> "HeadMapStore":
         """The user's head-label overrides (`openvid heads map`)."""
-        from openvid.store.head_maps import HeadMapStore
-
-        return HeadMapStore(self.taxonomies)
+        return self._context().head_maps
 
     @property
     def text_features(self) -> "CachedTextFeatures":
