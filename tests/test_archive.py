@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import sqlalchemy.exc
+from fixtures_store import committed_videos
 
 from openvid.cli import run
 from openvid.engine import Engine
@@ -230,13 +230,8 @@ def test_killed_mid_index_opens_consistent_and_a_rerun_completes(tiny_model_dirs
             assert process.poll() is None, f"the indexer ended (exit code {process.returncode}) before the kill"
             assert time.monotonic() < deadline, "no video was committed within 120 s"
             time.sleep(0.2)
-            try:
-                record = engine.catalog.find_index("default")
-                committed = engine.catalog.counts(record.id)[0] if record else 0
-            except sqlalchemy.exc.OperationalError as exc:  # the indexer holds the write lock: ask again
-                assert "locked" in str(exc) or "busy" in str(exc), exc
-                continue
-            if 2 <= committed < 12:
+            committed = committed_videos(engine)
+            if committed is not None and 2 <= committed < 12:
                 break
     finally:
         process.send_signal(signal.SIGKILL)

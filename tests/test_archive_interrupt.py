@@ -11,21 +11,12 @@ import sys
 import time
 
 import pytest
-import sqlalchemy.exc
+from fixtures_store import committed_videos
 
 from openvid.cli import run
 from openvid.engine import Engine
 
 VIDEOS = 12
-
-
-def _committed(engine: Engine) -> int | None:
-    try:
-        record = engine.catalog.find_index("default")
-        return engine.catalog.counts(record.id)[0] if record else 0
-    except sqlalchemy.exc.OperationalError as exc:  # the indexer holds the write lock: ask again
-        assert "locked" in str(exc) or "busy" in str(exc), exc
-        return None
 
 
 @pytest.mark.slow
@@ -47,7 +38,7 @@ def test_an_interrupted_index_saves_its_work_and_says_how_to_finish(tiny_model_d
             assert process.poll() is None, f"the indexer ended (exit code {process.returncode}) before the signal"
             assert time.monotonic() < deadline, "no video was committed within 120 s"
             time.sleep(0.2)
-            committed = _committed(engine)
+            committed = committed_videos(engine)
             if committed is not None and 2 <= committed < VIDEOS:
                 break
         process.send_signal(sig)
