@@ -47,8 +47,9 @@ class LabelScore(ToDict):
     label: str
     # Single-label mode: softmax over the taxonomy's labels (summed over children for parents), so
     # the labels' probabilities sum to 1. Multi-label mode: the label's own yes-probability,
-    # independent of the other labels: sigmoid(logit_scale · (cosine − multi_label_threshold)),
-    # 0.5 exactly at the taxonomy's threshold; a label is on from there.
+    # independent of the other labels: sigmoid(logit_scale · (cosine − threshold)), 0.5 exactly at
+    # the threshold (the taxonomy's, or with a sigmoid-trained encoder such as SigLIP its own
+    # −bias / scale, so the probability is the model's sigmoid(scale · cosine + bias)); on from there.
     probability: float
     cosine: float  # raw similarity; comparable across taxonomies, unlike the probability
     # With closed-set heads: each voter's additive share of `probability` ("zero-shot", head names).

@@ -55,22 +55,28 @@ def write_clip_bpe_tokenizer_files(out: Path) -> tuple[Path, Path]:
     return vocab_file, merges_file
 
 
-def make_tiny_xclip(out: Path, seed: int = 0, num_frames: int = 8) -> Path:
+def make_tiny_xclip(out: Path, seed: int = 0, num_frames: int = 8, patch_size: int = 32,
+                    full: bool = False) -> Path:
+    """A transformers X-CLIP folder. `full=True` keeps transformers' XCLIPConfig defaults (the shape
+    of microsoft/xclip-base-patch32) but for `patch_size` and `num_frames` (scripts/bench_encoders.py)."""
     from transformers import CLIPTokenizer, VideoMAEImageProcessor, XCLIPConfig, XCLIPModel, XCLIPProcessor
 
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    config = XCLIPConfig(
-        text_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                     "num_attention_heads": 2, "vocab_size": 49408, "max_position_embeddings": 77},
-        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                       "num_attention_heads": 2, "mit_hidden_size": 32, "mit_intermediate_size": 64,
-                       "mit_num_hidden_layers": 1, "mit_num_attention_heads": 2, "image_size": 224,
-                       "patch_size": 32, "num_frames": num_frames},
-        projection_dim=32,
-        prompt_layers=1,
-        prompt_num_attention_heads=2,
-    )
+    if full:
+        config = XCLIPConfig(vision_config={"patch_size": patch_size, "num_frames": num_frames})
+    else:
+        config = XCLIPConfig(
+            text_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                         "num_attention_heads": 2, "vocab_size": 49408, "max_position_embeddings": 77},
+            vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                           "num_attention_heads": 2, "mit_hidden_size": 32, "mit_intermediate_size": 64,
+                           "mit_num_hidden_layers": 1, "mit_num_attention_heads": 2, "image_size": 224,
+                           "patch_size": patch_size, "num_frames": num_frames},
+            projection_dim=32,
+            prompt_layers=1,
+            prompt_num_attention_heads=2,
+        )
     model = XCLIPModel(config).eval()
     model.save_pretrained(out)
     vocab_file, merges_file = write_clip_bpe_tokenizer_files(out)
@@ -100,6 +106,148 @@ def make_tiny_open_clip(out: Path, seed: int = 0) -> Path:
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(out / "open_clip_model.safetensors"))
     return out
+
+
+# The open_clip families beyond CLIP, each from the real config of one of its architectures. A timm
+# vision tower cannot be shrunk through open_clip's config (it passes no size arguments to timm), so
+# each keeps the family's smallest real tower; the text tower, configured by open_clip itself, is
+# shrunk. `full=True` keeps every size (scripts/bench_encoders.py measures those).
+OPEN_CLIP_FAMILIES = {
+    "pe-core": ("PE-Core-T-16-384", "meta"),  # PE-Core's ViT-T/16 at 384 px, causal CLIP-BPE text tower
+    "siglip2": ("ViT-B-32-SigLIP2-256", "webli"),  # SigLIP 2 B/32 at 256 px, bidirectional Gemma-tokenised text
+    "mobileclip2": ("MobileCLIP2-S0", "dfndr2b"),  # FastViT-MCi0 (reparameterisable), bidirectional text
+}
+TINY_TEXT_TOWER = {"width": 64, "heads": 2, "layers": 2}
+TINY_HF_VOCAB = 800
+
+
+def write_tiny_hf_tokenizer(out: Path, vocab_size: int = TINY_HF_VOCAB) -> Path:
+    """A SentencePiece-style (Metaspace) BPE saved with transformers, standing in for SigLIP's Gemma
+    tokenizer: same special-token layout (<pad>=0, <eos>=1, <bos>=2, <unk>=3), loaded by
+    `AutoTokenizer.from_pretrained(folder)` exactly as open_clip's HFTokenizer loads the real one."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    tokenizer.decoder = decoders.Metaspace()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "<eos>", "<bos>", "<unk>"],
+                                  show_progress=False)
+    sentences = [" ".join(_TOKENIZER_WORDS[i : i + 12]) for i in range(0, len(_TOKENIZER_WORDS), 12)]
+    tokenizer.train_from_iterator(sentences * 2 + ["a video of " + w for w in _TOKENIZER_WORDS], trainer)
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", eos_token="<eos>", bos_token="<bos>",
+                            unk_token="<unk>").save_pretrained(out)
+    return out
+
+
+def make_open_clip_folder(arch: str, tag: str, out: Path, seed: int = 0, full: bool = False) -> Path:
+    """An open_clip folder (open_clip_config.json + open_clip_model.safetensors, plus the tokenizer
+    files when the text tower reads a Hugging Face tokenizer): the layout of an `hf-hub:` checkpoint,
+    loaded with `local-dir:`. Preprocessing (size, resize mode, mean, std, interpolation) is the
+    architecture's published one, from open_clip's pretrained table for `tag`."""
+    import copy
+
+    import open_clip
+    from open_clip.push_to_hf_hub import save_config_for_hf
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    config = copy.deepcopy(open_clip.get_model_config(arch))
+    text = config["text_cfg"]
+    if text.get("hf_tokenizer_name"):
+        write_tiny_hf_tokenizer(out)
+        text["hf_tokenizer_name"] = arch  # kept non-empty: open_clip then reads the folder's tokenizer
+    if not full:
+        text.update(TINY_TEXT_TOWER)
+        if text.get("hf_tokenizer_name"):
+            text["vocab_size"] = TINY_HF_VOCAB
+    kwargs = {k: v for k, v in config.items() if k != "custom_text"}
+    model_class = open_clip.CustomTextCLIP if config.get("custom_text") else open_clip.CLIP
+    model = model_class(**kwargs).eval()
+    with torch.no_grad():  # a bias and scale other than the initial ones, so tests see them read
+        if getattr(model, "logit_bias", None) is not None:
+            model.logit_bias.fill_(-7.5)
+        model.logit_scale.fill_(2.9)
+    pretrained = open_clip.get_pretrained_cfg(arch, tag)
+    model.visual.image_mean, model.visual.image_std = tuple(pretrained["mean"]), tuple(pretrained["std"])
+    model.visual.preprocess_cfg = {"interpolation": pretrained["interpolation"],
+                                   "resize_mode": pretrained["resize_mode"]}
+    save_config_for_hf(model, out / "open_clip_config.json", config)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(out / "open_clip_model.safetensors"))
+    return out
+
+
+def make_tiny_xclip_b16(out: Path, seed: int = 0) -> Path:
+    """X-CLIP with microsoft/xclip-base-patch16's patch size (16 px), shrunk like `make_tiny_xclip`."""
+    return make_tiny_xclip(out, seed=seed, patch_size=16)
+
+
+def _open_clip_builder(key: str):
+    arch, tag = OPEN_CLIP_FAMILIES[key]
+    return lambda out, seed=0: make_open_clip_folder(arch, tag, out, seed=seed)
+
+
+# The words the tiny VideoPrism tokenizer knows beyond _TOKENIZER_WORDS: those of prompt templates.
+_VIDEOPRISM_EXTRA_WORDS = ["video", "clip", "photo", "person", "someone", "showing", "people"]
+
+
+def make_tiny_videoprism(out: Path, seed: int = 0, full: bool = False) -> Path:
+    """VideoPrism-LvT (transformers `VideoPrismClipModel`) and its `VideoPrismProcessor`.
+
+    The config is transformers' default, which is the real google/videoprism-lvt-base-f16r288 shape
+    (16 frames of 288 px in 18 px tubelets, 12 spatial + 4 temporal + 2 auxiliary layers, a 12-layer
+    text tower); tiny keeps that structure at width 32, one layer per video stage, two text layers,
+    4 frames of 36 px. `full=True` keeps every size (scripts/bench_encoders.py measures those).
+    The video processor is the class transformers maps videoprism to (LlavaOnevisionVideoProcessor)
+    with the real settings: an exact height x width resize, no normalisation (pixels in [0, 1]).
+    The tokenizer is a SentencePiece-style Unigram over a few hundred words plus single letters,
+    with the real special-token layout (<pad>=0, </s>=1, <unk>=2) and max length 64.
+    """
+    from transformers import (
+        LlavaOnevisionVideoProcessor,
+        VideoPrismClipModel,
+        VideoPrismConfig,
+        VideoPrismProcessor,
+        VideoPrismTokenizer,
+    )
+
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    words = sorted(set(_TOKENIZER_WORDS) | set(_VIDEOPRISM_EXTRA_WORDS))
+    letters = sorted(set("".join(words)) | set("abcdefghijklmnopqrstuvwxyz0123456789.,'-"))
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0)]
+    vocab += [("\u2581" + word, -5.0 - 0.001 * i) for i, word in enumerate(words)]
+    vocab += [(letter, -10.0) for letter in letters]
+    tokenizer = VideoPrismTokenizer(vocab=vocab, extra_ids=0, model_max_length=64)
+
+    defaults = VideoPrismConfig()
+    vision, text = defaults.vision_config.to_dict(), defaults.text_config.to_dict()
+    if not full:
+        vision.update(hidden_size=32, num_attention_heads=2, intermediate_size=64, num_spatial_layers=1,
+                      num_temporal_layers=1, num_auxiliary_layers=1, image_size=36, num_frames=4)
+        text.update(hidden_size=32, num_attention_heads=2, intermediate_size=64, num_hidden_layers=2,
+                    vocab_size=len(tokenizer))
+    model = VideoPrismClipModel(VideoPrismConfig(vision_config=vision, text_config=text)).eval()
+    model.save_pretrained(out, safe_serialization=True)
+    side = int(vision["image_size"])
+    video_processor = LlavaOnevisionVideoProcessor(size={"height": side, "width": side}, do_normalize=False)
+    VideoPrismProcessor(video_processor=video_processor, tokenizer=tokenizer).save_pretrained(out)
+    return out
+
+
+TINY_ENCODERS = {
+    **{key: _open_clip_builder(key) for key in OPEN_CLIP_FAMILIES},
+    "xclip-b16": make_tiny_xclip_b16,
+    "videoprism": make_tiny_videoprism,
+}
+"""Encoder families built on demand (tests: the `tiny_encoder_dir` fixture), key -> builder(out)."""
+
+
+def make_tiny_encoder(key: str, out: Path, seed: int = 0) -> Path:
+    return TINY_ENCODERS[key](out, seed=seed)
 
 
 TINY_VIDEO_LABELS = ["playing guitar", "riding a bike", "cooking on a stove", "swimming", "dancing ballet"]
@@ -240,11 +388,18 @@ def make_all(out_dir: Path) -> dict[str, Path]:
     }
 
 
+def make_every_encoder(out_dir: Path) -> dict[str, Path]:
+    """`make_all` and every family in TINY_ENCODERS (the script's default)."""
+    made = make_all(out_dir)
+    made.update({key: make_tiny_encoder(key, Path(out_dir) / key) for key in TINY_ENCODERS})
+    return made
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", type=Path)
     args = parser.parse_args()
-    for name, path in make_all(args.out_dir).items():
+    for name, path in make_every_encoder(args.out_dir).items():
         print(f"{name}: {path}")
 
 

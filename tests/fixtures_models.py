@@ -29,6 +29,22 @@ def tiny_model_dirs(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory):
+    """Factory: tiny_encoder_dir(key) -> the folder of that family's tiny model (keys: the
+    `TINY_ENCODERS` of scripts/make_tiny_models.py), built once per session on first use."""
+    module = _make_tiny_models_module()
+    folder = tmp_path_factory.mktemp("tiny-encoders")
+    made: dict[str, Path] = {}
+
+    def make(key: str) -> Path:
+        if key not in made:
+            made[key] = module.make_tiny_encoder(key, folder / key)
+        return made[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def tiny_xclip(tiny_model_dirs):
     from openvid.config import Settings
     from openvid.encoders import load_encoder

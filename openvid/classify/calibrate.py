@@ -11,7 +11,7 @@ from openvid.classify.classifier import ClassifyOptions
 from openvid.classify.prepare import classify_videos, prepare
 from openvid.errors import UsageError, opt
 from openvid.results import Failure
-from openvid.scoring.calibration import REJECT_ON, fit_threshold, sample_size_warning
+from openvid.scoring.calibration import REJECT_ON, fit_threshold, rejection_score, sample_size_warning
 
 if TYPE_CHECKING:  # pragma: no cover
     from openvid.context import RunContext
@@ -45,13 +45,15 @@ def calibrate_rejection(ctx: "RunContext", taxonomy: str, accept: Sequence[str],
         raise UsageError(f"{opt('on', on)} is not a score to threshold; valid: {', '.join(REJECT_ON)}")
     prepared = prepare(ctx, taxonomy)
     options = ClassifyOptions(top_k=EVERY_LABEL)
+    encoder = prepared.classifier.encoder
     scores = {}
     failures: list[Failure] = []
     for side, paths in (("accept", accept), ("reject", reject)):
         result = classify_videos(prepared, [str(p) for p in paths], options)
         failures.extend(result.failures)
         scores[side] = np.array([
-            p.labels[0].probability if on == "probability" else max(s.cosine for s in p.labels)
+            rejection_score(p.labels[0].probability, max(s.cosine for s in p.labels), on, encoder.logit_scale,
+                            encoder.logit_bias)
             for p in result.predictions
         ])
     if not len(scores["accept"]) or not len(scores["reject"]):

@@ -20,7 +20,7 @@ from openvid.errors import TaxonomyError
 from openvid.media import Clip
 from openvid.results import HeadReport, LabelScore, Prediction, SegmentPrediction
 from openvid.scoring.adapters import FewShot
-from openvid.scoring.calibration import is_rejected, multi_label_on
+from openvid.scoring.calibration import is_rejected, multi_label_on, multi_label_threshold, rejection_score
 from openvid.scoring.fusion import ZERO_SHOT, fuse, head_vote
 from openvid.scoring.hierarchy import roll_up
 from openvid.scoring.zero_shot import ZeroShotScores, label_prompts, scores_from_logits, zero_shot_scores
@@ -90,10 +90,12 @@ class TaxonomyClassifier:
         names, probs, cosine = self._at_level(fused.probs if fused else scores.probs, scores.cosine, options.level)
         votes, spread = self._votes_at_level(fused, options.level)
         if options.multi_label:
-            # Independent yes/no per label, the encoder's cosine against the taxonomy's threshold:
-            # heads (whose votes are one distribution over all labels) take no part.
-            threshold = settings.multi_label_threshold
-            shown = yes_probability(cosine, threshold, self.encoder.logit_scale)
+            # Independent yes/no per label from the encoder's cosine: against the taxonomy's threshold,
+            # or a sigmoid-trained encoder's own 0.5 point. Heads (whose votes are one distribution
+            # over all labels) take no part.
+            scale = self.encoder.logit_scale
+            threshold = multi_label_threshold(settings.multi_label_threshold, scale, self.encoder.logit_bias)
+            shown = yes_probability(cosine, threshold, scale)
             on = multi_label_on(cosine, threshold)
             ranked = [int(i) for i in np.argsort(-cosine, kind="stable")]
             accepted = [i for i in ranked if on[i]]
@@ -104,7 +106,7 @@ class TaxonomyClassifier:
             threshold, on, shown = None, None, probs
             order = list(np.argsort(-probs, kind="stable")[: options.top_k])
             best = order[0]
-            rejected = is_rejected(probs[best], cosine.max(), settings.reject_threshold, settings.reject_on)
+            rejected = self.rejects(probs[best], cosine.max())
         segments = None
         if options.segments:
             segments = []
@@ -132,6 +134,17 @@ class TaxonomyClassifier:
             heads=reports,
             threshold=threshold,
         )
+
+    def rejection_score(self, top_probability: float, top_cosine: float) -> float:
+        """What the taxonomy's "none of these" threshold reads for this answer (see `rejection_score`)."""
+        settings = self.taxonomy.settings
+        return rejection_score(top_probability, top_cosine, settings.reject_on, self.encoder.logit_scale,
+                               self.encoder.logit_bias)
+
+    def rejects(self, top_probability: float, top_cosine: float) -> bool:
+        settings = self.taxonomy.settings
+        return is_rejected(top_probability, top_cosine, settings.reject_threshold, settings.reject_on,
+                           self.encoder.logit_scale, self.encoder.logit_bias)
 
     def scores(self, rows: Sequence[ClipScores | np.ndarray]) -> ZeroShotScores:
         """Segment and whole-video scores over the leaf labels: zero-shot, or with the examples."""
@@ -224,8 +237,9 @@ def yes_probability(cosine: np.ndarray, threshold: float, logit_scale: float) ->
     """Each label's own yes-probability in multi-label mode: sigmoid(logit_scale · (cosine − threshold)).
 
     Independent of the other labels (unlike the softmax), on the same logit scale as the encoder's
-    softmax, and exactly 0.5 at the taxonomy's threshold, so "on" (cosine ≥ threshold) and
-    "yes-probability ≥ 0.5" are one decision.
+    softmax, and exactly 0.5 at the threshold, so "on" (cosine ≥ threshold) and "yes-probability ≥
+    0.5" are one decision. With a sigmoid-trained encoder's own threshold (−bias / scale) this is
+    the model's trained answer, sigmoid(scale · cosine + bias).
     """
     z = float(logit_scale) * (np.asarray(cosine, np.float64) - float(threshold))
     return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))

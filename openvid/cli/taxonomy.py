@@ -245,7 +245,7 @@ def set_settings(
     reject_below: Annotated[Optional[float], typer.Option("--reject-below", "--reject-threshold", help="Answer 'none of these' when the best score is below this.")] = None,
     reject_on: Annotated[Optional[RejectOn], typer.Option(help="Which score --reject-below reads.")] = None,
     no_reject: Annotated[bool, typer.Option("--no-reject", help="Never answer 'none of these'.")] = False,
-    multi_label_threshold: Annotated[Optional[float], typer.Option(help="Cosine at which a label is on in --multi-label mode.")] = None,
+    multi_label_threshold: Annotated[Optional[float], typer.Option(help="Cosine at which a label is on in --multi-label mode (softmax-trained encoders such as CLIP; a sigmoid-trained one such as SigLIP uses its own learned bias).")] = None,
     aggregate: Annotated[Optional[Aggregate], typer.Option(help="Whole-video score from segments.")] = None,
     fewshot_alpha: Annotated[Optional[float], typer.Option(help="Weight of the example cache beside the text (0: off).")] = None,
     fewshot_beta: Annotated[Optional[float], typer.Option(help="Sharpness of the example cache (higher: only close examples count).")] = None,

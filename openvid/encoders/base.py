@@ -45,6 +45,15 @@ class EncoderSpec:
     # The Hugging Face repository an open_clip ARCH/TAG downloads from ("" when the checkpoint names
     # its own repository): lets the cache be checked without importing open_clip (and torch).
     hf_hub: str = ""
+    # The repository of a Hugging Face tokenizer the text tower reads (SigLIP's Gemma tokenizer;
+    # "" for open_clip's bundled BPE): it must be cached too before loading can be offline.
+    tokenizer_hub: str = ""
+    # False when the checkpoint was trained supervised on a label set (X-CLIP on Kinetics-400):
+    # scores on those labels are then not zero-shot.
+    zero_shot: bool = True
+    # What scripts/bench_encoders.py measured on this project's reference machines, full size with
+    # random weights: {"cpu_fp32": units/s, "cpu_vs_clip": ratio, "gpu_fp16": units/s, "machine": ...}.
+    measured: Mapping[str, Any] | None = None
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any]) -> "EncoderSpec":
@@ -112,6 +121,17 @@ class Encoder(ABC):
     @abstractmethod
     def logit_scale(self) -> float:
         """Multiplier turning cosine similarity into logits (exp of the learned log-scale)."""
+
+    @property
+    def logit_bias(self) -> float | None:
+        """The learned bias of a sigmoid-trained model (SigLIP), else None.
+
+        With it, "does this label apply?" has the model's own answer, sigmoid(scale · cosine + bias),
+        independent of the other labels: multi-label mode and rejection use it (softmax ranking
+        still orders labels). None: the model was trained with a softmax over a batch (CLIP), and
+        yes/no answers need a threshold chosen by the user.
+        """
+        return None
 
     @abstractmethod
     def encode_video(self, clips: Sequence, batch_size: int | None = None) -> np.ndarray:

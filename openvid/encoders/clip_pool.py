@@ -1,10 +1,20 @@
-"""CLIP frame pooling (open_clip): each frame through the image tower, then the mean.
+"""Frame pooling over open_clip models: each frame through the image tower, then the mean.
 
-The fast indexing default: an image model costs 8.8 GFLOPs per ViT-B/32 frame and takes any
-number of frames per clip. Text goes through the causal text tower cut to the batch's longest real
-token sequence instead of the 77-token context: with a causal mask and end-of-text pooling the
-padding can never reach the pooled token, so the vector is the same while the work is up to ~9x
-less (scripts/bench_text.py).
+Every open_clip architecture loads here: CLIP, Perception Encoder (PE-Core), SigLIP 2, MobileCLIP 2
+and whatever else open_clip knows (`clip:ARCH/TAG`, `hf-hub:`, a local folder). What differs between
+families is read from the model and its config, never from its name:
+
+- **Preprocessing** (size, resize mode shortest/squash, mean, std, interpolation) is the
+  checkpoint's own preprocess config (`open_clip.get_model_preprocess_cfg`).
+- **Text cut.** Text is tokenised to the tokenizer's context, but the tower may run only up to the
+  batch's longest real sequence when that gives the same vector: a causal (or padding-masked)
+  tower that pools a real token (end-of-text, argmax, first). CLIP and PE-Core qualify. SigLIP pools
+  the last position of the padded sequence and MobileCLIP 2's tower is bidirectional without a
+  padding mask, so padding changes their vectors: they run padded (`text_cut_is_exact`).
+- **Sigmoid-trained towers** (SigLIP) carry a learned `logit_bias`; it is exposed so yes/no
+  answers use the model's own sigmoid (see `Encoder.logit_bias`).
+- **Reparameterisable towers** (MobileCLIP's MobileOne/FastViT blocks) are reparameterised once at
+  load with timm's `reparameterize_model`, the helper open_clip and Apple's code use for inference.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ import torch.nn.functional as F
 
 from openvid.config import Settings, device_and_dtype
 from openvid.encoders.base import Encoder, EncoderSpec, register_family
-from openvid.encoders.hub import CLIP_WEIGHT_FILES, clip_cached, identity_of, model_load_errors
+from openvid.encoders.hub import CLIP_WEIGHT_FILES, clip_cached, hf_cached, identity_of, model_load_errors
 from openvid.encoders.preprocess import FrameTransform, batches, clip_frames
 from openvid.encoders.resolve import ModelRef
 from openvid.errors import OpenvidError, UsageError
@@ -48,7 +58,8 @@ class ClipPoolEncoder(Encoder):
             model = open_clip.create_model(
                 model_name, pretrained=pretrained, precision=_PRECISION[dtype], device=device, **overrides
             )
-            tokenizer = open_clip.get_tokenizer(model_name)
+            tokenizer = open_clip.get_tokenizer(model_name, **_tokenizer_kwargs(ref, model_name))
+        model = reparameterized(model.eval())
         transform = _transform_from(open_clip.get_model_preprocess_cfg(model))
         frames = ref.spec.frames if ref.spec else DEFAULT_FRAMES
         return cls(model, tokenizer, transform, identity_of(ref), ref.label, device, dtype,
@@ -71,12 +82,28 @@ class ClipPoolEncoder(Encoder):
             cfg = open_clip.get_pretrained_cfg(arch, tag)
             if not cfg:
                 raise ValueError(f"open_clip knows no weights {tag!r} for {arch!r}")
-            return open_clip.download_pretrained(cfg)
+            location = open_clip.download_pretrained(cfg)
+            tokenizer_repo = _hf_tokenizer_name(arch)
+            if tokenizer_repo:  # SigLIP's Gemma tokenizer lives in a hub repository of its own
+                from huggingface_hub import snapshot_download
+
+                snapshot_download(tokenizer_repo, allow_patterns=["*.json", "*.model", "*.txt"])
+            return location
 
     # -- contract ------------------------------------------------------------------------------
     @property
     def logit_scale(self) -> float:
         return float(self.model.logit_scale.detach().float().exp())
+
+    @property
+    def logit_bias(self) -> float | None:
+        bias = getattr(self.model, "logit_bias", None)
+        return None if bias is None else float(bias.detach().float())
+
+    @property
+    def text_cut_is_exact(self) -> bool:
+        """True when running the text tower only up to the longest real token gives the same vectors."""
+        return _can_cut_padding(self.model, self.tokenizer)
 
     @torch.inference_mode()
     def encode_frames(self, frames: np.ndarray, batch_size: int | None = None) -> torch.Tensor:
@@ -115,33 +142,102 @@ class ClipPoolEncoder(Encoder):
         return self.model.encode_text(tokens)
 
 
-def _can_cut_padding(model, tokenizer) -> bool:
-    """Cutting is exact only for a causal built-in text tower that pools at end-of-text."""
+def _text_tower(model):
+    """The module holding the text transformer: the model itself for `CLIP`, `.text` for `CustomTextCLIP`."""
     import open_clip
 
+    if isinstance(model, open_clip.CLIP):
+        return model
+    text = getattr(model, "text", None)
+    return text if isinstance(text, open_clip.transformer.TextTransformer) else None
+
+
+def _can_cut_padding(model, tokenizer) -> bool:
+    """Cutting the padding is exact when no real token can see it and a real token is pooled.
+
+    That needs (1) a causal mask, or a padding mask in a bidirectional tower; (2) pooling of the
+    end-of-text token (argmax, eos) or the first one, never the last position (which is padding)
+    or an appended class token (whose position would move); (3) the tokenizer padding on the right
+    with the tower's pad id (open_clip's SimpleTokenizer pads with 0, as the towers expect).
+    """
+    import open_clip
+
+    tower = _text_tower(model)
+    if tower is None:
+        return False
+    if isinstance(tower, open_clip.CLIP):
+        causal, pad_masked, pool, cls = tower.attn_mask is not None, False, tower.text_pool_type, None
+    else:
+        causal, pad_masked, pool, cls = tower.attn_mask is not None, tower.use_pad_mask, tower.pool_type, tower.cls_emb
+    pad_id = getattr(tower, "pad_id", 0)
     return (
-        isinstance(model, open_clip.CLIP)
-        and getattr(model, "attn_mask", None) is not None
-        and getattr(model, "text_pool_type", None) == "argmax"
+        (causal or pad_masked)
+        and pool in ("argmax", "eos", "first")
+        and cls is None
         and isinstance(tokenizer, open_clip.SimpleTokenizer)
+        and pad_id == 0
     )
 
 
 def _encode_text_cut(model, tokens: torch.Tensor) -> torch.Tensor:
-    """`CLIP.encode_text` over tokens[:, :L], L the longest real sequence (padding id is 0)."""
+    """The text tower's own forward over tokens[:, :L], L the longest real sequence (padding id 0).
+
+    The same steps as `CLIP.encode_text` / `TextTransformer.forward`, with the attention mask cut
+    to L (the libraries' masks are built for the full context).
+    """
     from open_clip.transformer import text_global_pool
 
+    tower = _text_tower(model)
+    builtin = tower is model
     length = int((tokens != 0).sum(dim=1).max())
     tokens = tokens[:, :length]
-    cast_dtype = model.transformer.get_cast_dtype()
-    x = model.token_embedding(tokens).to(cast_dtype)
-    x = x + model.positional_embedding[:length].to(cast_dtype)
-    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
-    x = model.ln_final(x)
-    x = text_global_pool(x, tokens, model.text_pool_type)
-    if model.text_projection is not None:
-        x = model.text_projection(x) if isinstance(model.text_projection, torch.nn.Linear) else x @ model.text_projection
+    cast_dtype = tower.transformer.get_cast_dtype()
+    x = tower.token_embedding(tokens).to(cast_dtype)
+    x = x + tower.positional_embedding[:length].to(cast_dtype)
+    mask = None if tower.attn_mask is None else tower.attn_mask[:length, :length]
+    if not builtin and tower.use_pad_mask:
+        pad_mask = tower._build_additive_mask(tokens, length, x.dtype)
+        mask = pad_mask if mask is None else mask.unsqueeze(0) + pad_mask
+    x = tower.transformer(x, attn_mask=mask)
+    x = tower.ln_final(x)
+    if builtin:
+        x = text_global_pool(x, tokens, tower.text_pool_type, eos_token_id=getattr(tower, "text_eos_id", None))
+    else:
+        x = text_global_pool(x, tokens, tower.pool_type, eos_token_id=getattr(tower, "eos_id", None))
+    if tower.text_projection is not None:
+        x = tower.text_projection(x) if isinstance(tower.text_projection, torch.nn.Linear) else x @ tower.text_projection
     return x
+
+
+def reparameterized(model: torch.nn.Module) -> torch.nn.Module:
+    """`model` with its train-time branches folded for inference (MobileOne/FastViT blocks), once.
+
+    timm's `reparameterize_model` calls each block's own `reparameterize`; models without such
+    blocks come back unchanged (and uncopied).
+    """
+    if not any(callable(getattr(m, "reparameterize", None)) for m in model.modules()):
+        return model
+    from timm.utils import reparameterize_model
+
+    return reparameterize_model(model.eval(), inplace=True)
+
+
+def _hf_tokenizer_name(arch: str) -> str:
+    """The hub tokenizer a built-in architecture's text tower reads ("" for open_clip's own BPE)."""
+    import open_clip
+
+    config = open_clip.get_model_config(arch) or {}
+    return str(config.get("text_cfg", {}).get("hf_tokenizer_name") or "")
+
+
+def _tokenizer_kwargs(ref: ModelRef, model_name: str) -> dict:
+    """Keyword arguments for `open_clip.get_tokenizer`: a cached hub tokenizer is read offline."""
+    if model_name.startswith(("local-dir:", "hf-hub:")):
+        return {}
+    repo = _hf_tokenizer_name(model_name)
+    if repo and hf_cached(repo, ["tokenizer_config.json"]):
+        return {"local_files_only": True}
+    return {}
 
 
 def _open_clip_args(ref: ModelRef) -> tuple[str, str | None, dict]:
@@ -181,14 +277,18 @@ def _cached_weights(cfg: dict) -> str | None:
 
 
 def _transform_from(cfg: dict) -> FrameTransform:
+    """open_clip's eval transform as batched tensor ops: "shortest" (resize the short side, centre
+    crop) or "squash" (resize the whole frame to size × size, no crop: SigLIP, PE-Core)."""
     size = cfg.get("size", 224)
-    size = int(size if isinstance(size, int) else size[0])
+    height, width = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
     mode = cfg.get("resize_mode", "shortest")
-    if mode != "shortest":
-        raise OpenvidError(f"open_clip resize_mode {mode!r} is not supported yet; openvid reads 'shortest'")
+    if mode not in ("shortest", "squash") or (mode == "shortest" and height != width):
+        raise OpenvidError(f"open_clip resize_mode {mode!r} at {height}x{width} is not supported; openvid reads "
+                           "'shortest' (square) and 'squash'")
     return FrameTransform(
-        resize_to=size,
-        crop_size=size,
+        resize_to=height,
+        crop_size=height,
+        resize_size=(height, width) if mode == "squash" else None,
         mean=tuple(float(v) for v in cfg["mean"]),
         std=tuple(float(v) for v in cfg["std"]),
         interpolation=cfg.get("interpolation", "bicubic"),
@@ -197,9 +297,15 @@ def _transform_from(cfg: dict) -> FrameTransform:
 
 
 def _output_dim(model) -> int:
-    projection = getattr(model, "text_projection", None)
+    """The joint space's width, read from the text projection (open_clip models of every kind have one
+    or say their width as `output_dim`)."""
+    tower = _text_tower(model) or getattr(model, "text", model)
+    projection = getattr(tower, "text_projection", None)
     if isinstance(projection, torch.nn.Linear):
         return projection.out_features
     if projection is not None:
         return projection.shape[1]
-    return model.visual.output_dim
+    for part in (tower, model.visual):
+        if getattr(part, "output_dim", None):
+            return int(part.output_dim)
+    raise OpenvidError("cannot tell the embedding width of this open_clip model (no text projection)")

@@ -96,11 +96,28 @@ def clip_hub_repo(ref: "ModelRef") -> str | None:
     return (cfg.get("hf_hub") or "").strip("/") or None
 
 
+def clip_tokenizer_repo(ref: "ModelRef") -> str:
+    """The hub repository of a Hugging Face tokenizer the reference's text tower reads ("" for open_clip's
+    bundled BPE, and for `hf-hub:` folders, which carry their tokenizer): the registry's
+    `tokenizer_hub`, else open_clip's config for an unregistered architecture."""
+    if ref.checkpoint.startswith(("hf-hub:", "local-dir:")):
+        return ""
+    if ref.spec is not None and ref.spec.checkpoint == ref.checkpoint:
+        return ref.spec.tokenizer_hub
+    import open_clip
+
+    arch = ref.checkpoint.partition("/")[0]
+    return str(((open_clip.get_model_config(arch) or {}).get("text_cfg") or {}).get("hf_tokenizer_name") or "")
+
+
 def clip_cached(ref: "ModelRef") -> bool:
     if ref.source == "local":
         return True
     repo = clip_hub_repo(ref)
-    return repo is not None and hf_cached(repo, CLIP_WEIGHT_FILES)
+    if repo is None or not hf_cached(repo, CLIP_WEIGHT_FILES):
+        return False
+    tokenizer = clip_tokenizer_repo(ref)
+    return not tokenizer or hf_cached(tokenizer, ["tokenizer_config.json"])
 
 
 def xclip_cached(ref: "ModelRef") -> bool:
@@ -109,7 +126,21 @@ def xclip_cached(ref: "ModelRef") -> bool:
     return hf_cached(ref.checkpoint, XCLIP_FILES) and hf_cached(ref.checkpoint, XCLIP_PROCESSOR_FILES)
 
 
-CACHE_CHECKS: dict[str, Callable[["ModelRef"], bool]] = {"clip": clip_cached, "xclip": xclip_cached}
+def videoprism_cached(ref: "ModelRef") -> bool:
+    """config.json and weights, a tokenizer file and a processor file: what VideoPrismProcessor and
+    VideoPrismClipModel read. Which processor and tokenizer files a repository has depends on the
+    transformers version that wrote it, so any one of each kind will do."""
+    if ref.source == "local":
+        return Path(ref.checkpoint).is_dir()
+    groups = (["tokenizer.json", "spiece.model"],
+              ["processor_config.json", "video_preprocessor_config.json", "preprocessor_config.json"])
+    return hf_cached(ref.checkpoint, XCLIP_FILES) and all(
+        any(hf_cached(ref.checkpoint, [name]) for name in group) for group in groups)
+
+
+CACHE_CHECKS: dict[str, Callable[["ModelRef"], bool]] = {
+    "clip": clip_cached, "xclip": xclip_cached, "videoprism": videoprism_cached,
+}
 """Family -> its cache check, for the shipped families (a plugin family is asked itself)."""
 
 

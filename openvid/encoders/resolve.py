@@ -2,12 +2,14 @@
 
 Accepted spellings (`--model` / `Engine(model=...)`):
 
-- a registered name: `clip`, `xclip`, `xclip-zs` (see `openvid models list`);
+- a registered name: `clip`, `xclip`, `xclip-zs`, `videoprism-b` (see `openvid models list`);
 - a family and its checkpoint: `clip:ViT-L-14/openai`, `clip:ViT-B-32//path/to/weights.pt`,
-  `xclip:microsoft/xclip-large-patch14`;
-- a Hugging Face hub id: `microsoft/xclip-base-patch16` (transformers X-CLIP) or
+  `xclip:microsoft/xclip-large-patch14`, `videoprism:google/videoprism-lvt-large-f8r288`;
+- a Hugging Face hub id: `microsoft/xclip-base-patch16` (transformers X-CLIP; VideoPrism when the
+  name contains "videoprism", as `google/videoprism-lvt-base-f16r288` does) or
   `hf-hub:laion/CLIP-ViT-B-32-laion2B-s34B-b79K` (open_clip's own spelling);
-- a local folder (a transformers X-CLIP folder, or an open_clip folder with `open_clip_config.json`)
+- a local folder (a transformers X-CLIP or VideoPrism folder, told apart by its config.json's
+  `model_type`, or an open_clip folder with `open_clip_config.json`)
   or a local open_clip weights file (`.pt`, `.bin`, `.safetensors`; architecture ViT-B-32 unless
   given as `clip:ARCH//path`).
 """
@@ -68,7 +70,8 @@ def parse_model_ref(ref: str) -> ModelRef:
     if path.exists():
         return _local_ref(path)
     if _HUB_ID.match(ref):
-        return ModelRef("xclip", ref, "hub")
+        family = "videoprism" if "videoprism" in ref.partition("/")[2].lower() else "xclip"
+        return ModelRef(family, ref, "hub")
     names = ", ".join(spec.name for spec in list_encoders())
     raise UsageError(
         f"cannot tell what model {ref!r} is: it is not a registered name ({names}), not an existing "
@@ -115,10 +118,11 @@ def _local_ref(path: Path) -> ModelRef:
             model_type = json.loads(config.read_text()).get("model_type")
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(str(path), f"config.json is unreadable: {exc}", _HINT_LOCAL) from exc
-        if model_type == "xclip":
-            return ModelRef("xclip", str(path), "local")
+        if model_type in ("xclip", "videoprism"):
+            return ModelRef(model_type, str(path), "local")
         raise ModelUnavailable(
-            str(path), f"config.json says model_type={model_type!r}; openvid encoders read 'xclip'", _HINT_LOCAL
+            str(path), f"config.json says model_type={model_type!r}; openvid encoders read 'xclip' and 'videoprism'",
+            _HINT_LOCAL,
         )
     raise ModelUnavailable(
         str(path),
@@ -129,7 +133,7 @@ def _local_ref(path: Path) -> ModelRef:
 
 
 _HINT_LOCAL = (
-    f"Point {opt('model')} at a folder saved by transformers' save_pretrained (X-CLIP), an open_clip "
+    f"Point {opt('model')} at a folder saved by transformers' save_pretrained (X-CLIP, VideoPrism), an open_clip "
     "folder with open_clip_config.json, or a registered name (see `openvid models list`)."
 )
 

@@ -19,16 +19,53 @@ accept and one reject video any cut between their two scores separates them perf
 chosen says little about the next video."""
 
 
-def is_rejected(top_probability: float, top_cosine: float, threshold: float | None, on: str = "probability") -> bool:
+def is_rejected(top_probability: float, top_cosine: float, threshold: float | None, on: str = "probability",
+                logit_scale: float = 1.0, logit_bias: float | None = None) -> bool:
     """True when the best label is not convincing enough to name.
 
-    `top_probability` is the highest label probability, `top_cosine` the highest label cosine.
+    `top_probability` is the highest label probability, `top_cosine` the highest label cosine;
+    with a sigmoid-trained encoder (`logit_bias` given) "probability" is its own yes-probability
+    for the best label (`rejection_score`).
     """
+    score = rejection_score(top_probability, top_cosine, on, logit_scale, logit_bias)
+    return threshold is not None and score < threshold
+
+
+def sigmoid_threshold(logit_scale: float, logit_bias: float) -> float:
+    """The cosine at which a sigmoid-trained model's own yes-probability, sigmoid(scale · cos + bias),
+    is exactly 0.5: where SigLIP itself says a text starts to describe an image."""
+    return -float(logit_bias) / float(logit_scale)
+
+
+def multi_label_threshold(taxonomy_threshold: float, logit_scale: float, logit_bias: float | None) -> float:
+    """The cosine from which a label is on in multi-label mode.
+
+    A sigmoid-trained encoder (SigLIP: it has a learned bias) was trained to answer each text
+    yes or no on its own, so its own 0.5 point decides; the taxonomy's threshold is a cosine for
+    softmax-trained encoders (CLIP), whose scores only rank labels against each other.
+    """
+    return taxonomy_threshold if logit_bias is None else sigmoid_threshold(logit_scale, logit_bias)
+
+
+def top_yes_probability(top_cosine: float, logit_scale: float, logit_bias: float) -> float:
+    """A sigmoid-trained encoder's own probability that the best label applies (rejection reads it
+    instead of the softmax winner's probability, which depends on what else is in the list)."""
+    z = float(logit_scale) * float(top_cosine) + float(logit_bias)
+    return float(1.0 / (1.0 + np.exp(-np.clip(z, -500, 500))))
+
+
+def rejection_score(top_probability: float, top_cosine: float, on: str, logit_scale: float,
+                    logit_bias: float | None) -> float:
+    """The number a "none of these" threshold is compared with (and fitted on): the best label's
+    cosine, or its probability: the softmax winner's, or with a sigmoid-trained encoder its own
+    yes-probability."""
     if on not in REJECT_ON:
         raise UnknownChoice("reject_on", on, list(REJECT_ON))
-    if threshold is None:
-        return False
-    return (top_probability if on == "probability" else top_cosine) < threshold
+    if on == "cosine":
+        return float(top_cosine)
+    if logit_bias is not None:
+        return top_yes_probability(top_cosine, logit_scale, logit_bias)
+    return float(top_probability)
 
 
 def multi_label_on(cosine: np.ndarray, threshold: float) -> np.ndarray:

@@ -74,7 +74,9 @@ class TaxonomySettings:
 
     reject_threshold: answer "none of these" when the best label's score is below it (None: never).
     reject_on: which score the threshold reads, "probability" (0..1) or "cosine" (-1..1).
-    multi_label_threshold: the cosine at which a label is on in multi-label mode (above 1: never).
+    multi_label_threshold: the cosine at which a label is on in multi-label mode (above 1: never), for
+        softmax-trained encoders (CLIP); a sigmoid-trained encoder (SigLIP) says yes from its own
+        learned bias instead.
     aggregate: a whole video's score from its segments', "mean" or "max".
     head_weights: closed-set head name -> its vote in fusion (the zero-shot encoder's is 1.0);
         heads not named here use their registered default weight.
