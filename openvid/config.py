@@ -34,7 +34,16 @@ from openvid.errors import OpenvidError, UnknownChoice, UsageError, opt
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-DEFAULT_MODEL = "clip"
+DEFAULT_MODELS: Mapping[tuple[str, str], str] = {
+    # (job, device type) -> the encoder a call uses when none is chosen and no index names one.
+    # Chosen from published quality against the cost measured here (README, "Choosing an encoder").
+    ("index", "cpu"): "clip",
+    ("classify", "cpu"): "clip",
+    ("index", "cuda"): "clip",
+    ("classify", "cuda"): "clip",
+}
+JOBS = ("index", "classify")
+DEFAULT_MODEL = DEFAULT_MODELS[("index", "cpu")]
 HOME_FOLDER = "indexes"  # the folder name step 3 of the home rule looks for
 DB_FILENAME = "openvid.db"  # the store's file (openvid.store.db names the same file)
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
@@ -160,8 +169,18 @@ class Settings:
 
     @property
     def model_name(self) -> str:
-        """The model a call uses when no index names one: the chosen model, else DEFAULT_MODEL."""
-        return self.model or DEFAULT_MODEL
+        """The model an indexing call uses when no index names one: the chosen model, else the default."""
+        return self.model_for("index")
+
+    def model_for(self, job: str) -> str:
+        """The chosen model, else the default for `job` ("index": archives, embed; "classify":
+        classify, eval, few-shot, calibration) on this device (`default_model`)."""
+        if self.model:
+            return self.model
+        device = self.device
+        if device == "auto" and default_model(job, "cpu") != default_model(job, "cuda"):
+            device = resolve_device("auto").type  # imports torch only when the answer depends on it
+        return default_model(job, device)
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with the non-None `changes`; a new `home` is marked as given."""
@@ -169,6 +188,20 @@ class Settings:
         if "home" in changes and "home_source" not in changes:
             changes["home_source"] = "given"
         return dataclasses.replace(self, **changes)
+
+
+def _defaults_line() -> str:
+    cpu = ", ".join(f"{default_model(job, 'cpu')} to {job}" for job in JOBS)
+    gpu = ", ".join(f"{default_model(job, 'cuda')} to {job}" for job in JOBS)
+    return f"{cpu} (on a GPU: {gpu})"
+
+
+def default_model(job: str, device: str = "cpu") -> str:
+    """The default encoder for `job` on `device` ("cpu", "cuda", "cuda:1", "auto" reads as cpu)."""
+    if job not in JOBS:
+        raise UnknownChoice("job", job, list(JOBS))
+    kind = "cuda" if device.startswith("cuda") else "cpu"
+    return DEFAULT_MODELS[(job, kind)]
 
 
 def _check_choice(kind: str, value: str, choices: tuple[str, ...]) -> None:
@@ -237,9 +270,9 @@ def describe(settings: Settings, resolve: bool = False, environ: Mapping[str, st
     info: dict[str, Any] = {
         "home": str(settings.home),
         "home_chosen_by": settings.home_source,
-        "model": settings.model_name,
+        "model": settings.model or _defaults_line(),
         "model_chosen_by": origin("OPENVID_MODEL", settings.model, None)
-        if settings.model else "the default; a call on an index uses the model the index was built with",
+        if settings.model else "the defaults; a call on an index uses the model the index was built with",
         "device": settings.device,
         "device_chosen_by": origin("OPENVID_DEVICE", settings.device, "auto"),
         "dtype": settings.dtype,
@@ -272,5 +305,5 @@ def device_and_dtype(settings: Settings) -> tuple["torch.device", "torch.dtype"]
     return device, resolve_dtype(device, settings.dtype)
 
 
-__all__ = ["DEFAULT_MODEL", "HomeChoice", "Settings", "describe", "device_and_dtype", "find_home", "resolve_device",
+__all__ = ["DEFAULT_MODEL", "DEFAULT_MODELS", "default_model", "HomeChoice", "Settings", "describe", "device_and_dtype", "find_home", "resolve_device",
            "resolve_dtype", "resolve_home", "user_data_dir"]

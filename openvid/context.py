@@ -94,10 +94,11 @@ class RunContext:
     settings: Settings
     taxonomies: "TaxonomyStore"
     models: ModelCache
+    job: str = "index"  # which default encoder applies when none is chosen ("index" or "classify")
 
     @property
     def encoder(self) -> "Encoder":
-        return self.models.encoder(self.settings.model_name)
+        return self.models.encoder(self.settings.model_for(self.job))
 
     @property
     def text_features(self) -> "CachedTextFeatures":

@@ -127,9 +127,10 @@ class Engine:
         """Load each head once per engine (a later call reuses it), on the settings' device."""
         return self._models.heads(heads)
 
-    def _context(self, settings: Settings | None = None) -> RunContext:
-        """The explicit state of one call: these settings (default: the engine's); models load on use."""
-        return RunContext(settings or self.settings, self.taxonomies, self._models)
+    def _context(self, settings: Settings | None = None, job: str = "index") -> RunContext:
+        """The explicit state of one call: these settings (default: the engine's); models load on use.
+        `job` picks the default encoder when none is chosen (`Settings.model_for`)."""
+        return RunContext(settings or self.settings, self.taxonomies, self._models, job)
 
     def _index_context(self, record: "IndexRecord") -> RunContext:
         """A context for a call on `record`'s index: its model (unless one was chosen), window and stride."""
@@ -323,7 +324,7 @@ class Engine:
             raise UsageError(f"give either {opt('taxonomy')} or {opt('labels')} (label names for this call), not "
                              f"{'both' if labels is not None else 'neither'}")
         target = taxonomy if labels is None else labels_taxonomy(labels)
-        prepared = prepare(self._context(), target, heads=heads, head_weights_given=head_weights,
+        prepared = prepare(self._context(job="classify"), target, heads=heads, head_weights_given=head_weights,
                            map_threshold=map_threshold)
         options = ClassifyOptions(top_k=top_k, multi_label=multi_label, segments=segments, level=level)
         return classify_videos(prepared, _video_files(paths), options, on_progress)
@@ -336,14 +337,14 @@ class Engine:
         """
         from openvid.classify.calibrate import calibrate_rejection
 
-        return calibrate_rejection(self._context(), taxonomy, _paths(accept), _paths(reject), on=on)
+        return calibrate_rejection(self._context(job="classify"), taxonomy, _paths(accept), _paths(reject), on=on)
 
     def head_mapping(self, taxonomy: str, head: "str | HeadChoice | Head", *, threshold: float | None = None,
                      labels: Sequence[str] | None = None) -> "HeadMapping":
         """Where `head`'s labels vote in `taxonomy`: overrides, same names, then text similarity."""
         from openvid.classify.voting import head_mapping
 
-        return head_mapping(self._context(), self.taxonomies.get(taxonomy), head, threshold=threshold, labels=labels)
+        return head_mapping(self._context(job="classify"), self.taxonomies.get(taxonomy), head, threshold=threshold, labels=labels)
 
     def set_head_weight(self, taxonomy: str, head: str, weight: float | None) -> dict[str, float]:
         """Store `head`'s weight in `taxonomy`'s settings (None: back to the head's default)."""
@@ -365,19 +366,19 @@ class Engine:
         """
         from openvid.fewshot import add_examples
 
-        return add_examples(self._context(), taxonomy, label, _paths(clips))
+        return add_examples(self._context(job="classify"), taxonomy, label, _paths(clips))
 
     def sync_examples(self, taxonomy: str) -> "SyncReport":
         """Re-embed the taxonomy's examples for this engine's encoder from their files."""
         from openvid.fewshot import sync
 
-        return sync(self._context(), taxonomy)
+        return sync(self._context(job="classify"), taxonomy)
 
     def fit_fewshot(self, taxonomy: str, *, tune: bool = True) -> "FitReport":
         """Tune the cache's alpha/beta by leave-one-out and fit the linear probe (stored)."""
         from openvid.fewshot import fit
 
-        return fit(self._context(), taxonomy, tune=tune)
+        return fit(self._context(job="classify"), taxonomy, tune=tune)
 
     # -- evaluation ----------------------------------------------------------------------------
     def evaluate(self, taxonomy: str, data: str | Path, *, shots: Sequence[int] = (), out_dir: str | Path | None = None,
@@ -392,7 +393,7 @@ class Engine:
         """
         from openvid.evaluate.run import run_eval
 
-        return run_eval(self._context(), taxonomy, data, shots=shots, out_dir=out_dir, seed=seed, heads=heads,
+        return run_eval(self._context(job="classify"), taxonomy, data, shots=shots, out_dir=out_dir, seed=seed, heads=heads,
                         head_weights=head_weights, on_progress=on_progress, on_planned=on_planned)
 
     # -- embeddings ----------------------------------------------------------------------------

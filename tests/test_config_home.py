@@ -74,7 +74,10 @@ def test_config_command_says_which_home_and_why(nowhere, tmp_path, capsys):
     assert run(["config"]) == 0
     shown = capsys.readouterr().out
     assert f"home: {home} (found {home / 'openvid.db'})" in shown
-    assert "model: clip (the default" in shown and "versions: python" in shown and "openvid 0.1.0" in shown
+    from openvid.config import default_model
+
+    assert f"model: {default_model('index')} to index, {default_model('classify')} to classify" in shown
+    assert "(the defaults;" in shown and "versions: python" in shown and "openvid 0.1.0" in shown
     assert run(["config", "--json", "--home", str(tmp_path / "h")]) == 0
     info = json.loads(capsys.readouterr().out)
     assert (info["home"], info["home_chosen_by"]) == (str(tmp_path / "h"), "given")

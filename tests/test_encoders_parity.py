@@ -26,27 +26,43 @@ def xclip_reference(tiny_model_dirs):
     return XCLIPModel.from_pretrained(folder).eval(), XCLIPProcessor.from_pretrained(folder)
 
 
-def test_xclip_pixel_values_equal_processor(tiny_xclip, xclip_reference):
-    _, processor = xclip_reference
+@pytest.fixture(scope="module", params=["xclip", "xclip-b16"])
+def xclip_pair(request, tiny_model_dirs, tiny_encoder_dir):
+    """(openvid encoder, (XCLIPModel, XCLIPProcessor)) for the B/32 and the B/16 patch layouts."""
+    from transformers import XCLIPModel, XCLIPProcessor
+
+    from openvid.config import Settings
+    from openvid.encoders import load_encoder
+
+    folder = tiny_model_dirs["xclip"] if request.param == "xclip" else tiny_encoder_dir("xclip-b16")
+    reference = XCLIPModel.from_pretrained(folder).eval(), XCLIPProcessor.from_pretrained(folder)
+    return load_encoder(str(folder), Settings(device="cpu")), reference
+
+
+def test_xclip_pixel_values_equal_processor(xclip_pair):
+    encoder, (_, processor) = xclip_pair
     clips = [_frames(0), _frames(1, h=240, w=224)]
     expected = processor(videos=[list(c) for c in clips], return_tensors="pt")["pixel_values"]
-    assert torch.allclose(tiny_xclip.pixel_values(clips), expected, atol=1e-5)
+    assert torch.allclose(encoder.pixel_values(clips), expected, atol=1e-5)
 
 
-def test_xclip_vectors_and_score_equal_model_forward(tiny_xclip, xclip_reference):
-    model, processor = xclip_reference
+def test_xclip_vectors_and_score_equal_model_forward(xclip_pair):
+    encoder, (model, processor) = xclip_pair
     clips = [_frames(2), _frames(3), _frames(4)]
     inputs = processor(text=TEXTS, videos=[list(c) for c in clips], return_tensors="pt", padding=True)
     with torch.inference_mode():
         out = model(**inputs)
         text = model.get_text_features(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
-    np.testing.assert_allclose(tiny_xclip.encode_video(clips, batch_size=2), out.video_embeds.numpy(), atol=1e-5)
+        video = model.get_video_features(pixel_values=inputs["pixel_values"])
+    np.testing.assert_allclose(encoder.encode_video(clips, batch_size=2), out.video_embeds.numpy(), atol=1e-5)
+    np.testing.assert_allclose(encoder.encode_video(clips), F.normalize(video.pooler_output, dim=-1).numpy(),
+                               atol=1e-5)
     np.testing.assert_allclose(
-        tiny_xclip.encode_text(TEXTS), F.normalize(text.pooler_output, dim=-1).numpy(), atol=1e-5
+        encoder.encode_text(TEXTS), F.normalize(text.pooler_output, dim=-1).numpy(), atol=1e-5
     )
-    np.testing.assert_allclose(tiny_xclip.score(TEXTS, clips, batch_size=2), out.logits_per_video.numpy(),
+    np.testing.assert_allclose(encoder.score(TEXTS, clips, batch_size=2), out.logits_per_video.numpy(),
                                rtol=1e-4, atol=1e-4)
-    assert tiny_xclip.logit_scale == pytest.approx(float(model.logit_scale.detach().exp()))
+    assert encoder.logit_scale == pytest.approx(float(model.logit_scale.detach().exp()))
 
 
 def test_xclip_rerank_is_score_for_one_text(tiny_xclip):

@@ -37,8 +37,9 @@ def shared_home(tmp_path, tiny_model_dirs, sample_videos):
 
 @pytest.fixture
 def default_is_tiny_clip(monkeypatch, tiny_model_dirs):
-    """The default model (used when none is chosen) is the tiny CLIP: no hub here."""
-    monkeypatch.setattr(openvid.config, "DEFAULT_MODEL", str(tiny_model_dirs["clip"]))
+    """The default models (used when none is chosen) are the tiny CLIP: no hub here."""
+    tiny = str(tiny_model_dirs["clip"])
+    monkeypatch.setattr(openvid.config, "DEFAULT_MODELS", {key: tiny for key in openvid.config.DEFAULT_MODELS})
     monkeypatch.delenv("OPENVID_MODEL", raising=False)
 
 
@@ -129,3 +130,23 @@ def test_one_engine_serves_eight_threads_with_the_answers_of_sequential_calls(sh
     for key, answer in concurrent.items():
         assert answer == sequential[key.split("#")[0]], key
     assert len(shared._models.encoders) == 1  # one loaded encoder served every thread
+
+
+def test_index_and_classify_have_their_own_defaults_and_an_index_keeps_its_model(
+        monkeypatch, tiny_model_dirs, tiny_encoder_dir, tmp_path, sample_videos):
+    fast, strong = str(tiny_model_dirs["clip"]), str(tiny_encoder_dir("mobileclip2"))
+    monkeypatch.delenv("OPENVID_MODEL", raising=False)
+    monkeypatch.setattr(openvid.config, "DEFAULT_MODELS", {("index", "cpu"): fast, ("classify", "cpu"): strong,
+                                                           ("index", "cuda"): fast, ("classify", "cuda"): strong})
+    video = str(sample_videos["bikes.mp4"])
+    engine = Engine(settings=Settings(home=tmp_path, device="cpu", batch_size=4, window_s=4.0))
+    engine.index_videos([video], index="clips")
+    assert engine.open_index("clips").record.model == fast
+    engine.taxonomies.create("things", templates=["a video of {}"])
+    for label, prompts in LABELS.items():
+        engine.taxonomies.add_label("things", label, prompts=prompts)
+    assert "mobileclip2" in engine.classify([video], "things").predictions[0].model
+    hits = _hits(engine.search("people riding bicycles", index="clips", k=3))
+    # a later release changes both defaults: the index still searches with the model it was built with
+    monkeypatch.setattr(openvid.config, "DEFAULT_MODELS", {key: strong for key in openvid.config.DEFAULT_MODELS})
+    assert _hits(_unchosen(tmp_path).search("people riding bicycles", index="clips", k=3)) == hits

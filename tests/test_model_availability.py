@@ -25,6 +25,9 @@ def test_the_recorded_facts_equal_the_libraries_own():
         if spec.family == "clip" and spec.hf_hub:
             arch, _, tag = spec.checkpoint.partition("/")
             assert spec.hf_hub == open_clip.get_pretrained_cfg(arch, tag)["hf_hub"].strip("/")
+            # a text tower that reads a hub tokenizer says so, so the cache check asks for it too
+            tokenizer = (open_clip.get_model_config(arch)["text_cfg"].get("hf_tokenizer_name") or "")
+            assert spec.tokenizer_hub == tokenizer, spec.name
     for spec in list_heads():
         if spec.family == "torchvision":
             enum, _, member = spec.checkpoint.partition(".")

@@ -25,6 +25,10 @@ CLOSED = "http://127.0.0.1:9"
     (["embed", "x.mp4"], "ViT-B-32/laion2b_s34b_b79k", "openvid models pull clip"),
     (["embed", "x.mp4", "--model", "xclip"], "microsoft/xclip-base-patch32", "openvid models pull xclip"),
     (["models", "pull", "xclip-zs"], "microsoft/xclip-base-patch16-zero-shot", "openvid models pull xclip-zs"),
+    (["models", "pull", "pe-core-b16"], "PE-Core-B-16/meta", "openvid models pull pe-core-b16"),
+    (["classify", "x.mp4", "--labels", "a,b", "--model", "siglip2-b32"], "ViT-B-32-SigLIP2-256/webli",
+     "openvid models pull siglip2-b32"),
+    (["models", "pull", "videoprism-b"], "google/videoprism-lvt-base-f16r288", "openvid models pull videoprism-b"),
     (["classify", "x.mp4", "--labels", "a,b", "--head", "videomae", "--model", "TINY"],
      "MCG-NJU/videomae-base-finetuned-kinetics", "openvid models pull videomae"),
 ])

@@ -1,4 +1,5 @@
-"""The open_clip families beyond CLIP (PE-Core, SigLIP 2, MobileCLIP 2) through openvid's one loader.
+"""The encoder families beyond CLIP B/32 (PE-Core, SigLIP 2, MobileCLIP 2; X-CLIP B/16 end to end)
+through openvid's one loader (VideoPrism: tests/test_encoders_videoprism.py).
 
 Each tiny model keeps its family's real config shape (vision tower, text tower kind, tokenizer
 kind, preprocessing) and loads from a folder exactly as an `hf-hub:` checkpoint does. Numbers are
@@ -167,7 +168,7 @@ def test_clip_multi_label_keeps_the_taxonomys_threshold(tiny_model_dirs, tmp_pat
     assert prediction.threshold == pytest.approx(0.25)
 
 
-@pytest.mark.parametrize("key", FAMILIES)
+@pytest.mark.parametrize("key", [*FAMILIES, "xclip-b16"])
 def test_index_search_and_classify_end_to_end(key, family_dir, tmp_path, sample_videos):
     engine = Engine(model=str(family_dir(key)), device="cpu", home=tmp_path, window_s=2.0, batch_size=4)
     report = engine.index_videos([sample_videos["bikes.mp4"]])
