@@ -123,12 +123,40 @@ class UnknownChoice(UsageError):
         super().__init__(f"unknown {kind} {value!r}; valid choices: {', '.join(self.choices)}")
 
 
+class NotFound(OpenvidError):
+    """Mixin: the named thing (taxonomy, label, index, video, segment) does not exist (HTTP 404)."""
+
+
+class Conflict(OpenvidError):
+    """Mixin: the request collides with what exists (a name taken, a job already running; HTTP 409)."""
+
+
 class TaxonomyError(OpenvidError):
     """A prompt set could not be read or changed as asked (unknown label, duplicate, bad import)."""
 
 
+class UnknownTaxonomy(TaxonomyError, NotFound):
+    """No taxonomy of that name; the message names close matches or says how to create one."""
+
+
+class UnknownLabel(TaxonomyError, NotFound):
+    """The taxonomy has no label of that name; the message names close matches."""
+
+
+class TaxonomyExists(TaxonomyError, Conflict):
+    """A taxonomy of that name exists already."""
+
+
 class VideoIndexError(OpenvidError):
     """An on-disk index is missing, inconsistent or built with another encoder."""
+
+
+class UnknownIndex(VideoIndexError, NotFound):
+    """No index of that name; the message names close matches or says how to build one."""
+
+
+class IndexExists(VideoIndexError, Conflict):
+    """An index of that name exists already."""
 
 
 class IndexModelMismatch(VideoIndexError, UsageError):
@@ -154,14 +182,21 @@ IndexError_ = VideoIndexError
 
 __all__ = [
     "CLI_FLAGS",
+    "Conflict",
     "IndexError_",
+    "IndexExists",
     "IndexModelMismatch",
     "MediaError",
     "ModelUnavailable",
     "NoAudioError",
+    "NotFound",
     "OpenvidError",
     "TaxonomyError",
+    "TaxonomyExists",
     "UnknownChoice",
+    "UnknownIndex",
+    "UnknownLabel",
+    "UnknownTaxonomy",
     "UsageError",
     "VideoIndexError",
     "cli_flag",

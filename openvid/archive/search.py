@@ -32,6 +32,8 @@ class SearchHit(ToDict):
     end_s: float
     score: float  # cosine (or the exact re-ranked cosine with --rerank)
     segments: int = 1  # how many indexed segments merged into this moment
+    segment_id: int | None = None  # the best-scoring indexed segment of the moment (a `like` query can name it)
+    video_id: int | None = None
 
 
 def merge_moments(hits: Sequence[tuple[SegmentRecord, float]]) -> list[SearchHit]:
@@ -46,10 +48,12 @@ def merge_moments(hits: Sequence[tuple[SegmentRecord, float]]) -> list[SearchHit
         for record, score in group:
             if current is not None and record.start_s <= current.end_s + 1e-6:
                 current.end_s = max(current.end_s, record.end_s)
-                current.score = max(current.score, score)
+                if score > current.score:
+                    current.score, current.segment_id = score, record.id
                 current.segments += 1
             else:
-                current = SearchHit(record.path, record.start_s, record.end_s, score)
+                current = SearchHit(record.path, record.start_s, record.end_s, score, segment_id=record.id,
+                                    video_id=record.video_id)
                 moments.append(current)
     moments.sort(key=lambda m: -m.score)
     return moments

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from openvid.cli import archive, classify, config, fewshot, heads, media, models, taxonomy, taxonomy_versions  # noqa: F401 - registers its commands on taxonomy.app
+from openvid.cli import archive, classify, config, fewshot, heads, media, models, serve, taxonomy, taxonomy_versions  # noqa: F401 - registers its commands on taxonomy.app
 from openvid.cli.common import home_note, say_error, show_types_in_words
 from openvid.errors import OpenvidError, TaxonomyError, VideoIndexError
 
@@ -48,6 +48,7 @@ classify.register(app)
 archive.register(app)
 fewshot.register(app)
 config.register(app)
+serve.register(app)
 
 
 def _missing_in_home(exc: OpenvidError) -> bool:

@@ -11,12 +11,13 @@ import difflib
 import fnmatch
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePath
 from typing import Iterable, Sequence
 
 import numpy as np
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from openvid.errors import UsageError, VideoIndexError
+from openvid.errors import IndexExists, UnknownIndex, UsageError, VideoIndexError
 from openvid.store.db import read_transaction, utcnow, write_transaction
 from openvid.store.schema import segments, video_indexes, videos
 
@@ -77,7 +78,7 @@ class Catalog:
         now = utcnow()
         with write_transaction(self.engine) as conn:
             if conn.execute(select(video_indexes.c.id).where(video_indexes.c.name == name)).first():
-                raise VideoIndexError(f"an index named {name!r} already exists")
+                raise IndexExists(f"an index named {name!r} already exists")
             conn.execute(insert(video_indexes).values(
                 name=name, model=model, encoder=encoder, dim=dim, window_s=window_s, stride_s=stride_s,
                 frames=frames, created_at=now, updated_at=now))
@@ -95,7 +96,7 @@ class Catalog:
             close = difflib.get_close_matches(name, names, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else (
                 f"; indexes here: {', '.join(names)}" if names else "; build one with `openvid index FOLDER`")
-            raise VideoIndexError(f"no index named {name!r}{hint}")
+            raise UnknownIndex(f"no index named {name!r}{hint}")
         return record
 
     def list_indexes(self) -> list[IndexRecord]:
@@ -122,6 +123,20 @@ class Catalog:
                        videos.c.indexed_at).where(videos.c.index_id == index_id).order_by(videos.c.path)
         with read_transaction(self.engine) as conn:
             return [VideoRecord(**r._mapping) for r in conn.execute(query)]
+
+    def get_video(self, video_id: int) -> VideoRecord | None:
+        """The video of that id, in whichever index (ids are unique across the catalog)."""
+        query = select(videos.c.id, videos.c.content_hash, videos.c.path, videos.c.size, videos.c.duration_s,
+                       videos.c.indexed_at).where(videos.c.id == int(video_id))
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(query).first()
+        return VideoRecord(**row._mapping) if row else None
+
+    def video_folders(self) -> list[str]:
+        """The distinct folders that hold an indexed video, in any index (what a server may read from)."""
+        with read_transaction(self.engine) as conn:
+            paths = conn.execute(select(videos.c.path)).scalars().all()
+        return sorted({str(PurePath(path).parent) for path in paths})
 
     def move_video(self, video_id: int, path: str) -> None:
         with write_transaction(self.engine) as conn:

@@ -28,7 +28,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from openvid.errors import OpenvidError, TaxonomyError, UsageError
+from openvid.errors import OpenvidError, UnknownLabel, UsageError
 from openvid.scoring.adapters import Probe
 from openvid.store import builtin_sets
 from openvid.store.db import utcnow
@@ -338,7 +338,7 @@ class ExampleStore:
         add = (f" add it first: `openvid taxonomy add-label {taxonomy} {label!r}`"
                if taxonomy not in builtin_sets.BUILTINS else
                f" {taxonomy!r} is built in: copy it to add labels (`openvid taxonomy copy {taxonomy} my-{taxonomy}`)")
-        raise TaxonomyError(f"taxonomy {taxonomy!r} has no label {label!r};{hint or ''}{add}")
+        raise UnknownLabel(f"taxonomy {taxonomy!r} has no label {label!r};{hint or ''}{add}")
 
     def _check_new(self, conn: Connection, label_id: int, label: str, encoder: str,
                    rows: list[dict[str, Any]]) -> None:

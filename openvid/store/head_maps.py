@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects.sqlite import insert
 
-from openvid.errors import TaxonomyError
+from openvid.errors import UnknownLabel
 from openvid.store.db import utcnow
 from openvid.store.models import did_you_mean
 from openvid.store.schema import head_label_maps as maps_t
@@ -47,7 +47,7 @@ class HeadMapStore:
                 if label_id is None:
                     names = list(conn.execute(select(labels_t.c.name).where(labels_t.c.taxonomy_id == row.id)).scalars())
                     hint = did_you_mean(label, names) or f" add it with `openvid taxonomy add-label {taxonomy} {label!r}`"
-                    raise TaxonomyError(f"taxonomy {taxonomy!r} has no label {label!r};{hint}")
+                    raise UnknownLabel(f"taxonomy {taxonomy!r} has no label {label!r};{hint}")
             statement = insert(maps_t).values(taxonomy_id=row.id, head=head, head_label=head_label,
                                               label_id=label_id, updated_at=utcnow().isoformat())
             conn.execute(statement.on_conflict_do_update(

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from openvid.errors import TaxonomyError, opt
+from openvid.errors import TaxonomyError, UnknownLabel, opt
 
 DEFAULT_TEMPLATES = ("a video of {}.",)
 REJECT_ON = ("probability", "cosine")
@@ -198,7 +198,7 @@ class Taxonomy:
         for label in self.labels:
             if label.name == name:
                 return label
-        raise TaxonomyError(unknown_label_message(self, name))
+        raise UnknownLabel(unknown_label_message(self, name))
 
     def children(self, name: str) -> list[Label]:
         """The direct children of label `name`, in the taxonomy's order."""

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from openvid.errors import TaxonomyError, UsageError, opt
+from openvid.errors import TaxonomyError, TaxonomyExists, UnknownTaxonomy, UsageError, opt
 from openvid.store import builtin_sets, edits, rows, versions
 from openvid.store import io as formats
 from openvid.store.db import open_database, read_transaction, utcnow, write_transaction
@@ -321,14 +321,14 @@ class TaxonomyStore:
         elif not hint:
             hint = (f" existing: {', '.join(sorted(existing))};" if existing else " there are none yet;") + \
                 f" create it with `openvid taxonomy create {name}`"
-        raise TaxonomyError(f"unknown taxonomy {name!r};{hint}")
+        raise UnknownTaxonomy(f"unknown taxonomy {name!r};{hint}")
 
     def _check_new_name(self, conn: Connection, name: str, hint: str = "") -> None:
         if name in builtin_sets.BUILTINS:
             raise TaxonomyError(f"{name!r} is the name of a built-in label list; choose another name")
         row = self._row(conn, name)
         if row is not None:
-            raise TaxonomyError(f"taxonomy {name!r} already exists (version {row.version}); choose another name, "
+            raise TaxonomyExists(f"taxonomy {name!r} already exists (version {row.version}); choose another name, "
                                 f"delete it first{hint}")
 
     def check_editable(self, name: str) -> None:
