@@ -22,7 +22,9 @@ CLOSED = "http://127.0.0.1:9"
 
 
 @pytest.mark.parametrize("argv, checkpoint, pull", [
-    (["embed", "x.mp4"], "ViT-B-32/laion2b_s34b_b79k", "openvid models pull clip"),
+    (["embed", "x.mp4"], "MobileCLIP2-S0/dfndr2b", "openvid models pull mobileclip2-s0"),  # the CPU index default
+    (["classify", "x.mp4", "--labels", "a,b"], "PE-Core-B-16/meta", "openvid models pull pe-core-b16"),
+    (["embed", "x.mp4", "--model", "clip"], "ViT-B-32/laion2b_s34b_b79k", "openvid models pull clip"),
     (["embed", "x.mp4", "--model", "xclip"], "microsoft/xclip-base-patch32", "openvid models pull xclip"),
     (["models", "pull", "xclip-zs"], "microsoft/xclip-base-patch16-zero-shot", "openvid models pull xclip-zs"),
     (["models", "pull", "pe-core-b16"], "PE-Core-B-16/meta", "openvid models pull pe-core-b16"),
