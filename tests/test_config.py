@@ -63,3 +63,19 @@ def test_auto_device_without_gpu_is_cpu_and_cuda_request_is_refused():
     assert resolve_device("auto").type == "cpu"
     with pytest.raises(OpenvidError, match="no CUDA GPU"):
         resolve_device("cuda")
+
+
+def test_every_default_encoder_is_registered_and_listed_as_default(capsys):
+    import json
+
+    from openvid.cli import run
+    from openvid.config import DEFAULT_MODELS, default_model
+    from openvid.encoders.base import is_registered
+
+    assert all(is_registered(name) for name in DEFAULT_MODELS.values())
+    assert default_model("index", "cuda:1") == DEFAULT_MODELS[("index", "cuda")]
+    assert default_model("classify", "auto") == DEFAULT_MODELS[("classify", "cpu")]
+    assert run(["models", "list", "--json"]) == 0
+    listed = {row["name"]: row.get("default_for") for row in json.loads(capsys.readouterr().out) if row["kind"] == "encoder"}
+    for (job, device), name in DEFAULT_MODELS.items():
+        assert f"{job} ({device})" in listed[name]

@@ -184,3 +184,28 @@ def test_index_search_and_classify_end_to_end(key, family_dir, tmp_path, sample_
     prediction = engine.classify([sample_videos["bikes.mp4"]], "things").predictions[0]
     assert prediction.model == engine.encoder.identity
     assert sum(s.probability for s in prediction.labels) == pytest.approx(1.0, abs=1e-5)
+
+
+def _fake_cached_repo(cache, repo_id: str, files: list[str]) -> None:
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True, exist_ok=True)
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / "main").write_text("0" * 40)
+    for name in files:
+        (snapshot / name).write_text("{}")
+
+
+def test_siglip_counts_as_cached_only_with_its_tokenizer(monkeypatch, tmp_path):
+    """SigLIP's Gemma tokenizer is a hub download of its own: weights alone cannot load offline."""
+    import huggingface_hub.constants
+
+    from openvid.encoders import is_cached
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    _fake_cached_repo(tmp_path, "timm/ViT-B-32-SigLIP2-256", ["open_clip_model.safetensors"])
+    _fake_cached_repo(tmp_path, "timm/PE-Core-B-16", ["open_clip_model.safetensors"])
+    assert is_cached("pe-core-b16")  # open_clip's bundled BPE: the weights are all it needs
+    assert not is_cached("siglip2-b32")
+    _fake_cached_repo(tmp_path, "timm/ViT-B-32-SigLIP2-256", ["tokenizer_config.json"])
+    assert is_cached("siglip2-b32")

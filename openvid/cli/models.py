@@ -20,6 +20,7 @@ def models_list(as_json: JsonOption = False) -> None:
     Example: openvid models list --json
     """
     from openvid.cli.heads import head_rows, heads_table
+    from openvid.config import DEFAULT_MODELS
     from openvid.encoders import is_cached, list_encoders
 
     rows = []
@@ -27,25 +28,49 @@ def models_list(as_json: JsonOption = False) -> None:
         row = dataclasses.asdict(spec)
         row["kind"] = "encoder"
         row["available"] = is_cached(spec.name)
+        row["default_for"] = [f"{job} ({device})" for (job, device), name in DEFAULT_MODELS.items() if name == spec.name]
         rows.append(row)
     heads = head_rows()
     if as_json:
         emit_json(rows + [{"kind": "head", **row} for row in heads])
         return
     table = Table(title="openvid encoders")
-    for column in ("name", "checkpoint", "frames × px", "cost", "available", "note"):
+    for column in ("name", "checkpoint", "frames × px", "cost", "here, CPU", "zero-shot", "available", "note"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
-            row["name"], row["checkpoint"], f"{row['frames']} × {row['image_size']}",
-            f"{row['gflops']:g} GFLOPs/{row['cost_unit']}",
+            row["name"] + (f"\n[dim]default: {', '.join(row['default_for'])}[/]" if row["default_for"] else ""),
+            row["checkpoint"], f"{row['frames']} × {row['image_size']}",
+            f"{row['gflops']:g} GFLOPs/{row['cost_unit']}" if row["gflops"] else "—",
+            measured_speed(row["measured"], row["cost_unit"]),
+            "yes" if row["zero_shot"] else "[yellow]no[/]",
             "[green]yes[/]" if row["available"] else "[yellow]no[/]",
             row["note"],
         )
     out.print(table)
+    if any(row["measured"] for row in rows):
+        out.print("here, CPU: frames/s at full size, fp32, against clip (ViT-B/32), measured by "
+                  "scripts/bench_encoders.py on the project's reference machine (docs/benchmarks.md).")
     out.print(heads_table(heads))
     if not all(row["available"] for row in rows + [h for h in heads if h["checkpoint"]]):
         out.print("Missing checkpoints download on first use, or ahead with `openvid models pull NAME`.")
+
+
+def _rate(value: float) -> str:
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.3g}"
+
+
+def measured_speed(measured, cost_unit: str) -> str:
+    """ "17.8 frames/s (0.79×)" from a spec's `measured` figures, "—" when there are none."""
+    frames = (measured or {}).get("cpu_frames_per_s")
+    if not frames:
+        return "—"
+    ratio = measured.get("vs_clip")
+    text = f"{_rate(frames)} frames/s" + (f" ({ratio:.2f}×)" if ratio else "")
+    per_unit = measured.get("cpu_fp32_per_s")
+    if cost_unit == "clip" and per_unit:
+        text += f"\n{_rate(per_unit)} clips/s"
+    return text
 
 
 @app.command("pull")

@@ -51,8 +51,9 @@ class EncoderSpec:
     # False when the checkpoint was trained supervised on a label set (X-CLIP on Kinetics-400):
     # scores on those labels are then not zero-shot.
     zero_shot: bool = True
-    # What scripts/bench_encoders.py measured on this project's reference machines, full size with
-    # random weights: {"cpu_fp32": units/s, "cpu_vs_clip": ratio, "gpu_fp16": units/s, "machine": ...}.
+    # What scripts/bench_encoders.py measured on this project's reference machine, full size with
+    # random weights: {"cpu_fp32_per_s": units/s, "cpu_frames_per_s", "vs_clip": ratio to ViT-B/32 in
+    # the same run, "text_ms": one query's p50, "machine", "date"; "gpu_fp16_per_s" where measured}.
     measured: Mapping[str, Any] | None = None
 
     @classmethod
