@@ -47,12 +47,22 @@ def classify(request: Request, body: ClassifyRequest) -> dict:
     with `segments`, a per-segment timeline too."""
     if (body.video_id is None) == (body.path is None):
         raise UsageError("give exactly one of video_id (an indexed video) and path")
-    if body.video_id is not None:
-        path = str(check_path(deps.video(request, body.video_id).path, deps.readable_folders(request)))
-        shown = deps.video(request, body.video_id).path
-    else:
-        path, shown = str(check_path(body.path, deps.readable_folders(request))), body.path
-    return run(request, path, shown, body.taxonomy, body.labels, body.top_k, body.multi_label, body.segments)
+    if body.video_id is None:
+        path = str(check_path(body.path, deps.readable_folders(request)))
+        return run(request, path, body.path, body.taxonomy, body.labels, body.top_k, body.multi_label, body.segments)
+    video = deps.video(request, body.video_id)
+    path = str(check_path(video.path, deps.readable_folders(request)))
+    answer = run(request, path, video.path, body.taxonomy, body.labels, body.top_k, body.multi_label, body.segments)
+    _name_indexed_segments(answer["prediction"], deps.engine(request).catalog.video_segments(video.id))
+    return answer
+
+
+def _name_indexed_segments(prediction: dict, indexed) -> None:
+    """Each timeline segment that is an indexed segment (same start and end) gets its `segment_id`, so
+    the page can add it as a few-shot example or search for moments like it."""
+    by_span = {(round(s.start_s, 3), round(s.end_s, 3)): s.id for s in indexed}
+    for segment in prediction.get("segments") or []:
+        segment["segment_id"] = by_span.get((round(segment["start_s"], 3), round(segment["end_s"], 3)))
 
 
 @router.post("/classify/upload")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
@@ -54,8 +54,8 @@ def start_job(request: Request, name: str, body: NewJob) -> dict:
     """Index a folder under an allowed root in the background; follow it at /jobs/{id}/events."""
     allowed = deps.config(request).allow_roots
     if not allowed:
-        raise Forbidden("this server starts no indexing jobs: it was started without --allow-root",
-                        )
+        raise Forbidden("this server starts no indexing jobs: no folder was allowed; start it with "
+                        "`openvid serve --allow-root DIR` to allow one")
     folder = check_path(body.folder, allowed, what="folder")
     return deps.jobs(request).start(name, str(folder)).summary()
 
@@ -76,13 +76,18 @@ def cancel(request: Request, job_id: str) -> dict:
     return deps.jobs(request).cancel(job_id).summary()
 
 
+def known_job(request: Request, job_id: str):
+    """The job, or a 404; a dependency, so it runs before the stream starts (a generator
+    endpoint's own body runs only once the response is streaming, too late for a status)."""
+    return deps.jobs(request).get(job_id)
+
+
 @router.get("/jobs/{job_id}/events", response_class=EventSourceResponse)
-def events(request: Request, job_id: str, after: int = 0):
+def events(request: Request, job_id: str, after: int = 0, _job=Depends(known_job)):
     """The job's progress as server-sent events: JSON data with `type` started, progress, keepalive, then
     done, failed or cancelled; each event's id is its number, so a reconnecting browser (Last-Event-ID)
     or `?after=N` continues where it left off."""
     jobs = deps.jobs(request)
-    jobs.get(job_id)  # 404 before the stream starts
     last = request.headers.get("last-event-id", "")
     start = max(after, int(last) if last.isdigit() else 0)
     for event in jobs.follow(job_id, after=start):
