@@ -14,6 +14,7 @@ from openvid.server.auth import TokenMiddleware, login_router
 from openvid.server.config import ServeConfig
 from openvid.server.jobs import IndexJobs
 from openvid.server.routes import classify, fewshot, indexes, media, search, taxonomies
+from openvid.server.uploads import BodyLimit
 
 STATIC = Path(__file__).with_name("static")
 API_PREFIX = "/api/v1"
@@ -33,11 +34,11 @@ def create_app(engine, config: ServeConfig | None = None) -> FastAPI:
         jobs.stop_all()  # a server that stops ends its jobs cleanly: what was committed stays
 
     app = FastAPI(title="openvid", version=__version__, lifespan=lifespan,
-                  max_body_size=config.upload_limit + MULTIPART_MARGIN,
                   description="Search video archives in plain words, classify videos against editable label "
                               "lists, and keep few-shot examples. Errors are JSON {error, hint}.")
     app.state.engine, app.state.config, app.state.jobs = engine, config, jobs
     errors.install(app)
+    app.add_middleware(BodyLimit, limit=config.upload_limit, margin=MULTIPART_MARGIN)  # JSON 413, not plain text
     if config.token:
         app.add_middleware(TokenMiddleware, token=config.token)
     app.include_router(login_router(config.token))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from html import escape
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -47,7 +48,7 @@ class TokenMiddleware(BaseHTTPMiddleware):
             return JSONResponse({"error": "this server needs its token",
                                  "hint": "send the header 'Authorization: Bearer TOKEN', or log in at /login"},
                                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
 
 
 def login_router(token: str | None) -> APIRouter:
@@ -64,7 +65,7 @@ def login_router(token: str | None) -> APIRouter:
         if token is None:
             return RedirectResponse(target, status_code=303)
         if not hmac.compare_digest(token_given.encode(), token.encode()):
-            return RedirectResponse(f"/login?failed=1&next={target}", status_code=303)
+            return RedirectResponse(f"/login?failed=1&next={quote(target)}", status_code=303)
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict")
         return response
@@ -73,8 +74,12 @@ def login_router(token: str | None) -> APIRouter:
 
 
 def _local(path: str) -> str:
-    """Only a path on this server as the place to go after login (no open redirect)."""
-    return path if path.startswith("/") and not path.startswith("//") else "/"
+    """Only a path on this server as the place to go after login (no open redirect). Browsers read
+    `\\` as `/` and drop tabs and line breaks, so `/\\evil.example` and `/\\t/evil.example` mean
+    `//evil.example`: a path with either after its first `/`, or any control character, goes home."""
+    if not path.startswith("/") or path[1:2] in ("/", "\\") or any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+        return "/"
+    return path
 
 
 LOGIN_PAGE = """<!doctype html>

@@ -36,6 +36,7 @@ class Job:
     finished_at: float | None = None
     events: list[dict] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    thread: threading.Thread | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "index": self.index, "folder": self.folder, "state": self.state, "total": self.total,
@@ -64,7 +65,8 @@ class IndexJobs:
             job = Job(id=f"job-{next(self._ids)}", index=index, folder=folder, total=len(files))
             self._jobs[job.id] = job
             self._event(job, {"type": "started", "total": job.total})
-        threading.Thread(target=self._run, args=(job,), name=f"openvid-{job.id}", daemon=True).start()
+        job.thread = threading.Thread(target=self._run, args=(job,), name=f"openvid-{job.id}", daemon=True)
+        job.thread.start()
         return job
 
     def get(self, job_id: str) -> Job:
@@ -103,9 +105,15 @@ class IndexJobs:
             if not new:
                 yield {"type": "keepalive"}
 
-    def stop_all(self) -> None:
-        for job in self.list():
+    def stop_all(self, wait_s: float = 60.0) -> None:
+        """Ask every running job to stop, and wait (up to `wait_s`) for each to save what it committed."""
+        running = [job for job in self.list() if job.state == RUNNING]
+        for job in running:
             job.stop.set()
+        deadline = time.monotonic() + wait_s
+        for job in running:
+            if job.thread is not None:
+                job.thread.join(max(0.0, deadline - time.monotonic()))
 
     # -- the job's thread ------------------------------------------------------------------------
     def _run(self, job: Job) -> None:

@@ -51,6 +51,7 @@ from openvid.store.models import (
     check_description,
     check_labels,
     check_name,
+    check_taxonomy_name,
     check_templates,
     check_texts,
     format_path,
@@ -133,7 +134,7 @@ def from_mapping(data: Any) -> Taxonomy:
     if not isinstance(data, dict):
         raise InvalidField(f"expected a mapping with the keys {', '.join(TAXONOMY_KEYS)}; got {kind_of(data)}")
     _no_unknown_keys(data, TAXONOMY_KEYS, "field", ())
-    name = _at(("name",), lambda: "" if data.get("name") is None else check_name(data["name"], "taxonomy name"))
+    name = _at(("name",), lambda: "" if data.get("name") is None else check_taxonomy_name(data["name"]))
     description = _at(("description",), lambda: check_description(data.get("description")) or "")
     templates = _at(("templates",), lambda: check_templates(data.get("templates", list(DEFAULT_TEMPLATES))))
     settings = _at(("settings",), lambda: TaxonomySettings.from_mapping(data.get("settings") or {}))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from openvid.errors import TaxonomyError, UnknownLabel, opt
+from openvid.errors import Conflict, NotFound, TaxonomyError, UnknownLabel, opt
 
 DEFAULT_TEMPLATES = ("a video of {}.",)
 REJECT_ON = ("probability", "cosine")
@@ -42,6 +42,20 @@ class InvalidField(TaxonomyError):
 
     def under(self, *prefix: Any) -> "InvalidField":
         return InvalidField(self.reason, (*prefix, *self.path))
+
+
+class DuplicateLabel(InvalidField, Conflict):
+    """A label name the taxonomy already has (names ignore case)."""
+
+    def under(self, *prefix: Any) -> "InvalidField":
+        return DuplicateLabel(self.reason, (*prefix, *self.path))
+
+
+class UnknownParent(InvalidField, NotFound):
+    """A parent label that is not in the taxonomy."""
+
+    def under(self, *prefix: Any) -> "InvalidField":
+        return UnknownParent(self.reason, (*prefix, *self.path))
 
 
 def format_path(path: Sequence[Any]) -> str:
@@ -259,6 +273,15 @@ def check_name(value: Any, what: str) -> str:
     return text
 
 
+def check_taxonomy_name(value: Any, what: str = "taxonomy name") -> str:
+    """A taxonomy name: a name (`check_name`) without `/` or `\\`, so it is one segment of a URL or a path."""
+    text = check_name(value, what)
+    if "/" in text or "\\" in text:
+        raise InvalidField(f"the {what} {text!r} contains a slash; taxonomy names are one word or phrase without "
+                           "'/' or '\\' (a label name may have one)")
+    return text
+
+
 def check_description(value: Any, what: str = "description") -> str | None:
     """Free text or None; blank text is stored as None."""
     if value is None:
@@ -326,17 +349,17 @@ def check_labels(labels: Sequence[Label]) -> None:
         if key in seen:
             first = labels[seen[key]].name
             same = "is already" if first == label.name else f"clashes with {first!r} (names ignore case), already"
-            raise InvalidField(f"label {label.name!r} {same} in the taxonomy; give it another name or edit that one",
-                               ("labels", index, "name"))
+            raise DuplicateLabel(f"label {label.name!r} {same} in the taxonomy; give it another name or edit that one",
+                                 ("labels", index, "name"))
         seen[key] = index
     names = {label.name: label for label in labels}
     for index, label in enumerate(labels):
         if label.parent is None:
             continue
         if label.parent not in names:
-            raise InvalidField(f"label {label.name!r} has parent {label.parent!r}, which is not a label here;"
-                               f"{did_you_mean(label.parent, names) or ' add the parent label first'}",
-                               ("labels", index, "parent"))
+            raise UnknownParent(f"label {label.name!r} has parent {label.parent!r}, which is not a label here;"
+                                f"{did_you_mean(label.parent, names) or ' add the parent label first'}",
+                                ("labels", index, "parent"))
         chain = [label.name]
         current: str | None = label.parent
         while current is not None:

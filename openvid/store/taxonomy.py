@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from openvid.errors import TaxonomyError, TaxonomyExists, UnknownTaxonomy, UsageError, opt
+from openvid.errors import NotFound, TaxonomyError, TaxonomyExists, UnknownTaxonomy, UsageError, opt
 from openvid.store import builtin_sets, edits, rows, versions
 from openvid.store import io as formats
 from openvid.store.db import open_database, read_transaction, utcnow, write_transaction
@@ -35,7 +35,7 @@ from openvid.store.models import (
     TaxonomySummary,
     check_description,
     check_labels,
-    check_name,
+    check_taxonomy_name,
     check_templates,
     did_you_mean,
 )
@@ -167,7 +167,7 @@ class TaxonomyStore:
 
     def create(self, name: str, description: str = "", templates: Iterable[str] | None = None) -> Taxonomy:
         """A new, empty taxonomy at version 1 (default templates: ["a video of {}."])."""
-        name = check_name(name, "taxonomy name")
+        name = check_taxonomy_name(name)
         templates = check_templates(list(DEFAULT_TEMPLATES) if templates is None else
                                     (list(templates) if not isinstance(templates, str) else templates))
         taxonomy = Taxonomy(name=name, description=check_description(description) or "", templates=templates)
@@ -182,7 +182,7 @@ class TaxonomyStore:
         What belongs to the source's labels comes along, for the labels the copy has (by name):
         few-shot examples under every encoder, fitted probes, and head-label overrides.
         """
-        new_name = check_name(new_name, "taxonomy name")
+        new_name = check_taxonomy_name(new_name)
         with self._writing() as conn:
             row = self._resolve(conn, source, install=True)
             original = self._load(conn, row)[0] if version is None else self._at_version(conn, row, version)
@@ -277,7 +277,7 @@ class TaxonomyStore:
         if target is None:
             raise TaxonomyError(f"{source}: the text names no taxonomy; add a name field or pass "
                                 f"{opt('name', 'NAME')}")
-        target = check_name(target, "taxonomy name")
+        target = check_taxonomy_name(target)
         draft = dataclasses.replace(draft, name=target)
         detail = {"source": source, "format": formats.format_for(None, fmt), "labels": len(draft.labels)}
         with self._writing() as conn:
@@ -354,7 +354,7 @@ class TaxonomyStore:
         entry = conn.execute(select(history_t.c.snapshot, history_t.c.at).where(
             history_t.c.taxonomy_id == row.id, history_t.c.version == version)).first()
         if entry is None:
-            raise TaxonomyError(f"taxonomy {row.name!r} has versions 1 to {row.version}; there is no version "
+            raise UnknownVersion(f"taxonomy {row.name!r} has versions 1 to {row.version}; there is no version "
                                 f"{version!r} (`openvid taxonomy history {row.name}` lists them)")
         return dataclasses.replace(formats.from_snapshot(entry.snapshot), version=version,
                                    created_at=row.created_at, updated_at=entry.at)
@@ -392,3 +392,7 @@ class TaxonomyStore:
 
 
 __all__ = ["TaxonomyStore"]
+
+
+class UnknownVersion(TaxonomyError, NotFound):
+    """A version the taxonomy never had."""

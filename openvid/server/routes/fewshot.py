@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import BaseModel
 
+from openvid.errors import NotFound
 from openvid.server import deps
 from openvid.server.uploads import kept
 
@@ -51,5 +52,10 @@ def add_from_upload(request: Request, name: str, label: Annotated[str, Form()],
 @router.delete("/{example_id}")
 def remove(request: Request, name: str, example_id: int) -> dict:
     """The example clip (its rows under every encoder)."""
-    removed = deps.engine(request).examples.remove(name, ids=[example_id], clips=True)
+    engine = deps.engine(request)
+    engine.taxonomies.get(name)  # an unknown taxonomy is a 404
+    if not any(example_id in source.ids for source in engine.examples.sources(name)):
+        raise NotFound(f"taxonomy {name!r} has no example {example_id}; GET /api/v1/taxonomies/{name}/examples "
+                       "lists them")
+    removed = engine.examples.remove(name, ids=[example_id], clips=True)
     return {"removed": removed}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
 from openvid.server import deps
 from openvid.server.files import check_path, indexed_folders
@@ -27,10 +28,34 @@ def segment_thumbnail(request: Request, segment_id: int) -> FileResponse:
     return FileResponse(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
 
 
-@router.get("/videos/{video_id}")
-def video_file(request: Request, video_id: int) -> FileResponse:
+@router.api_route("/videos/{video_id}", methods=["GET", "HEAD"], response_model=None)
+def video_file(request: Request, video_id: int) -> FileResponse | JSONResponse:
     """The indexed file itself; `Range: bytes=a-b` gets 206 Partial Content (Starlette's FileResponse)."""
     engine = deps.engine(request)
     record = deps.video(request, video_id)
     path = check_path(record.path, indexed_folders(engine.catalog))
+    refused = range_refused(request.headers.get("range"), request.headers.get("if-range"), path.stat().st_size)
+    if refused is not None:
+        return refused
     return FileResponse(path, media_type=VIDEO_TYPES.get(path.suffix.lower(), "application/octet-stream"))
+
+
+def range_refused(header: str | None, if_range: str | None, size: int) -> JSONResponse | None:
+    """A JSON 400 / 416 for a Range header FileResponse would refuse in plain text; None when it is fine.
+
+    Parsed by FileResponse's own parser, so both agree; with If-Range it may serve the whole file
+    instead, so that is left to it.
+    """
+    parse = getattr(FileResponse, "_parse_range_header", None)
+    if header is None or if_range is not None or parse is None:
+        return None
+    try:
+        parse(header, size)
+    except MalformedRangeHeader as exc:
+        return JSONResponse({"error": f"Range header {header!r} is not valid: {exc.content}",
+                             "hint": "ask for bytes=START-END (or bytes=START-)"}, status_code=400)
+    except RangeNotSatisfiable:
+        return JSONResponse({"error": f"Range header {header!r} is past the end of the file ({size} bytes)",
+                             "hint": "ask for bytes from 0 to the size minus one"}, status_code=416,
+                            headers={"Content-Range": f"bytes */{size}"})
+    return None

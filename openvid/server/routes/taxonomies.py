@@ -95,7 +95,7 @@ def add_label(request: Request, name: str, body: NewLabel) -> dict:
                                                parent=body.parent, description=body.description))
 
 
-@router.patch("/{name}/labels/{label}")
+@router.patch("/{name}/labels/{label:path}")  # a label name may hold a "/" (sent as %2F)
 def edit_label(request: Request, name: str, label: str, body: LabelChange) -> dict:
     """Change a label in one version: rename, prompts, synonyms, parent, enabled, description."""
     taxonomies = store(request)
@@ -113,7 +113,7 @@ def edit_label(request: Request, name: str, label: str, body: LabelChange) -> di
     return deps.plain(taxonomies.set_label(name, label, **changes))
 
 
-@router.delete("/{name}/labels/{label}")
+@router.delete("/{name}/labels/{label:path}")
 def remove_label(request: Request, name: str, label: str, cascade: bool = False) -> dict:
     return deps.plain(store(request).remove_label(name, label, cascade=cascade))
 
@@ -133,4 +133,13 @@ def revert(request: Request, name: str, body: Revert) -> dict:
 def export(request: Request, name: str, format: str = "yaml", version: int | None = None) -> PlainTextResponse:
     text = store(request).export(name, format, version=version)
     return PlainTextResponse(text, media_type=MEDIA_TYPES.get(format.lower(), "text/plain"),
-                             headers={"Content-Disposition": f'attachment; filename="{name}.{format.lower()}"'})
+                             headers={"Content-Disposition": attachment(f"{name}.{format.lower()}")})
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for any taxonomy name: an ASCII `filename` (quotes, slashes and
+    other characters as `_`) and the exact name as RFC 5987 `filename*` (headers are latin-1 only)."""
+    from urllib.parse import quote
+
+    fallback = "".join(ch if " " <= ch <= "~" and ch not in '"\\/' else "_" for ch in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
