@@ -40,7 +40,8 @@ def videos(request: Request, name: str) -> list[dict]:
 @router.post("/indexes/{name}/check")
 def check(request: Request, name: str) -> dict:
     """Compare the FAISS copy with the catalog and the files with the disk (nothing is changed)."""
-    return deps.plain(deps.engine(request).check(name, fix=False))
+    result = deps.engine(request).check(name, fix=False)
+    return {**deps.plain(result), "ok": result.ok, "vectors_ok": result.vectors_ok}
 
 
 @router.get("/roots")

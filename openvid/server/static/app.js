@@ -91,6 +91,7 @@ function fmtBytes(n) {
   return `${n < 10 && i ? n.toFixed(1) : Math.round(n)} ${units[i]}`;
 }
 
+const truthy = (v) => ["1", "true", "yes", "on"].includes(String(v || "").toLowerCase());
 const basename = (p) => String(p || "").split(/[\\/]/).pop();
 const splitList = (text, sep) => String(text || "").split(sep).map((s) => s.trim()).filter(Boolean);
 
@@ -235,14 +236,15 @@ async function route() {
 
 const search = {
   lastKey: null,
+  seq: 0, // only the latest search's answer is shown
 
   async show(params) {
     const q = params.get("q") || "";
     const like = params.get("like") || "";
     $("#search-q").value = q;
     $("#search-path").value = params.get("path") || "";
-    $("#search-per-video").checked = ["1", "true", "yes"].includes(params.get("per_video") || "");
-    if (params.get("path") || params.get("taxonomy") || params.get("per_video")) $("#search-filters").open = true;
+    $("#search-per-video").checked = truthy(params.get("per_video"));
+    if (params.get("path") || params.get("taxonomy") || truthy(params.get("per_video"))) $("#search-filters").open = true;
     await Promise.all([
       fillIndexSelect($("#search-index"), params.get("index") || undefined),
       fillTaxonomySelect($("#search-taxonomy"), params.get("taxonomy") || "", "any"),
@@ -310,23 +312,27 @@ const search = {
     } else {
       banner.hidden = true;
     }
+    const seq = ++this.seq;
     results.setAttribute("aria-busy", "true");
     status.textContent = "Searching…";
     try {
       const body = await api("search", {
         params: {
           q: like ? "" : params.get("q"), like, index: params.get("index") || "default",
-          per_video: params.get("per_video") ? "true" : "", path: params.get("path"),
+          per_video: truthy(params.get("per_video")) ? "true" : "", path: params.get("path"),
           taxonomy: params.get("taxonomy"), label: params.get("label"), k: params.get("k") || 24,
         },
       });
+      if (seq !== this.seq) return;
       this.render(body.hits, like ? "like this one" : `for “${params.get("q")}”`);
     } catch (exc) {
+      if (seq !== this.seq) return;
+      this.lastKey = null; // a retry runs it again
       results.replaceChildren();
       status.textContent = "";
       throw exc;
     } finally {
-      results.removeAttribute("aria-busy");
+      if (seq === this.seq) results.removeAttribute("aria-busy");
     }
   },
 
@@ -346,7 +352,8 @@ const search = {
       onclick: () => player.open(hit.video, hit.start_s, hit.end_s, hit.name),
     },
     hit.thumbnail
-      ? el("img", { class: "thumb", src: hit.thumbnail, alt: "", loading: "lazy", width: 320, height: 180, "data-testid": "result-thumb" })
+      ? el("img", { class: "thumb", src: hit.thumbnail, alt: "", loading: "lazy", width: 320, height: 180, "data-testid": "result-thumb",
+                    onerror: (e) => e.currentTarget.replaceWith(el("span", { class: "thumb thumb-missing" }, "no picture")) })
       : el("span", { class: "thumb thumb-missing" }, "no picture"),
     el("span", { class: "card-time" }, range));
     const more = el("button", {
@@ -383,7 +390,9 @@ const search = {
     form.append("per_video", $("#search-per-video").checked ? "true" : "false");
     form.append("k", "24");
     $("#search-status").textContent = `Looking for moments like ${file.name}…`;
+    const seq = ++this.seq;
     const body = await api("search/like", { method: "POST", form });
+    if (seq !== this.seq) return;
     this.lastKey = null;
     $("#search-like").hidden = true;
     this.render(body.hits, `like ${file.name}`);
@@ -406,15 +415,27 @@ const player = {
       const playing = video.play();
       if (playing && playing.catch) playing.catch(() => { /* autoplay refused: the controls are there */ });
     };
+    if (this.pending) video.removeEventListener("loadedmetadata", this.pending);
+    this.pending = null;
     if (video.getAttribute("src") === url && video.readyState >= 1) {
       seekAndPlay();
     } else {
+      this.pending = seekAndPlay;
       video.addEventListener("loadedmetadata", seekAndPlay, { once: true });
       video.src = url;
       video.load();
     }
     if (!dialog.open) dialog.showModal();
     $("#player-close").focus();
+  },
+
+  /** The browser could not play the file (a codec it lacks, a file gone): say so, offer the file. */
+  failed() {
+    const video = $("#player-video");
+    if (!video.getAttribute("src")) return;
+    $("#player-info").replaceChildren(
+      "This browser cannot play this file (its format or codec may be unsupported). ",
+      el("a", { href: video.getAttribute("src"), download: "" }, "Download it"), " to watch it in a player.");
   },
 
   close() {
@@ -494,7 +515,9 @@ const classify = {
           method: "POST",
           json: { video_id: Number(id), taxonomy: taxonomy || null, labels: taxonomy ? null : labels, top_k: topK, multi_label: multi, segments: true },
         });
-        history.replaceState(null, "", `/?${new URLSearchParams({ view: "classify", source: "indexed", index: $("#classify-index").value, video: id, ...(taxonomy ? { taxonomy } : {}) })}`);
+        const here = `/?${new URLSearchParams({ view: "classify", source: "indexed", index: $("#classify-index").value, video: id, ...(taxonomy ? { taxonomy } : {}) })}`;
+        history.replaceState(null, "", here); // a reload shows the same video and taxonomy
+        $("#nav-classify").setAttribute("href", here);
       } else {
         if (!this.file) throw new ApiError(400, "Choose or drop a video file first.", "Or switch to “An indexed video”.");
         const form = new FormData();
@@ -833,11 +856,8 @@ const taxonomies = {
         el("strong", {}, x.label), ` · ${basename(x.source_path)}${where} `,
         el("button", { type: "button", class: "small", "aria-label": `Remove the example of ${x.label} from ${basename(x.source_path)}`,
           onclick: () => guarded(async () => {
-            for (const id of x.ids || []) {
-              await api(`taxonomies/${encodeURIComponent(this.current.name)}/examples/${id}`, { method: "DELETE" }).catch((exc) => {
-                if (exc.status !== 404) throw exc;
-              });
-            }
+            // one id is enough: the clip goes with its rows under every encoder
+            if ((x.ids || []).length) await api(`taxonomies/${encodeURIComponent(this.current.name)}/examples/${x.ids[0]}`, { method: "DELETE" });
             this.renderExamples(await api(`taxonomies/${encodeURIComponent(this.current.name)}/examples`));
           }) }, "Remove"));
     }));
@@ -999,6 +1019,14 @@ const indexes = {
     const pieces = [`${job.done || 0} of ${job.total || 0} files`];
     if (job.segments) pieces.push(`${job.segments} segments`);
     if (current && job.state === "running") pieces.push(`${current.status}: ${basename(current.path)}`);
+    const report = job.report;
+    if (report) {
+      const n = (v) => (Array.isArray(v) ? v.length : v && typeof v === "object" ? Object.keys(v).length : 0);
+      for (const [key, text] of [["indexed", "indexed"], ["already", "already indexed"], ["moved", "moved"],
+                                 ["copies", "copies"], ["failures", "failed"], ["pending", "left for a next run"]]) {
+        if (n(report[key])) pieces.push(`${n(report[key])} ${text}`);
+      }
+    }
     if (job.error) pieces.push(job.error);
     $(".job-text", node).textContent = pieces.join(" · ");
     $(".job-cancel", node).hidden = job.state !== "running";
@@ -1045,7 +1073,11 @@ const indexes = {
     const job = await api(`jobs/${encodeURIComponent(jobId)}`).catch(() => null);
     if (job) this.renderJob(job);
     const list = await loadIndexes(true).catch(() => null);
-    if (list && !$("#view-indexes").hidden) this.renderIndexes(list);
+    if (list && !$("#view-indexes").hidden) {
+      this.renderIndexes(list);
+      const open = currentParams().get("index");
+      if (job && open === job.index) await guarded(() => this.openVideos(open));
+    }
     search.lastKey = null; // the next search sees the new videos
     if (event.type === "done") {
       const failed = (job && job.failures.length) || 0;
@@ -1105,6 +1137,7 @@ function wire() {
   // player
   $("#player-close").addEventListener("click", () => player.close());
   $("#player").addEventListener("close", () => { $("#player-video").pause(); });
+  $("#player-video").addEventListener("error", () => player.failed());
   $("#player").addEventListener("click", (e) => { if (e.target === e.currentTarget) player.close(); }); // backdrop
   document.addEventListener("keydown", (e) => { if (e.key === "Escape" && $("#player").open) player.close(); });
 
