@@ -15,8 +15,6 @@ import torch.nn.functional as F
 from PIL import Image
 
 from openvid import Engine
-from openvid.config import Settings
-from openvid.encoders import load_encoder
 
 FAMILIES = ["pe-core", "siglip2", "mobileclip2"]
 # Where cutting the padding gives the same text vectors: causal towers pooling end-of-text (CLIP,
@@ -33,7 +31,22 @@ def family_dir(tiny_encoder_dir, tiny_model_dirs):
 
 
 @pytest.fixture(scope="module")
-def loaded(family_dir):
+def family_engine(family_dir, tmp_path_factory):
+    """key -> one Engine per family (its own home, 2 s windows), shared by this module's tests: each
+    model loads once (a base-size SigLIP tower takes seconds to build)."""
+    engines: dict[str, Engine] = {}
+
+    def get(key: str) -> Engine:
+        if key not in engines:
+            engines[key] = Engine(model=str(family_dir(key)), device="cpu", home=tmp_path_factory.mktemp(key),
+                                  window_s=2.0, batch_size=4)
+        return engines[key]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def loaded(family_dir, family_engine):
     """key -> (openvid encoder, open_clip model as the library loads it, its preprocess, its tokenizer)."""
     import open_clip
 
@@ -41,11 +54,9 @@ def loaded(family_dir):
 
     def get(key):
         if key not in cache:
-            folder = family_dir(key)
-            name = f"local-dir:{folder}"
+            name = f"local-dir:{family_dir(key)}"
             model, _, preprocess = open_clip.create_model_and_transforms(name)
-            cache[key] = (load_encoder(str(folder), Settings(device="cpu")), model.eval(), preprocess,
-                          open_clip.get_tokenizer(name))
+            cache[key] = (family_engine(key).encoder, model.eval(), preprocess, open_clip.get_tokenizer(name))
         return cache[key]
 
     return get
@@ -129,36 +140,36 @@ def test_logit_scale_and_bias_are_the_models(key, loaded):
     bias = getattr(model, "logit_bias", None)
     assert (encoder.logit_bias is None) == (bias is None) == (key != "siglip2")
     if bias is not None:
-        assert encoder.logit_bias == pytest.approx(float(bias))
+        assert encoder.logit_bias == pytest.approx(float(bias.detach()))
 
 
-def _taxonomy(engine: Engine) -> None:
-    engine.taxonomies.create("things", templates=["a video of {}."])
+def _taxonomy(engine: Engine, name: str = "things") -> None:
+    engine.taxonomies.create(name, templates=["a video of {}."])
     for label in ("riding a bike", "a cartoon rabbit", "talking on the phone"):
-        engine.taxonomies.add_label("things", label)
+        engine.taxonomies.add_label(name, label)
 
 
-def test_siglip_answers_yes_no_with_its_own_sigmoid(family_dir, tmp_path, sample_videos):
-    engine = Engine(model=str(family_dir("siglip2")), device="cpu", home=tmp_path, window_s=4.0, batch_size=4)
-    _taxonomy(engine)
+def test_siglip_answers_yes_no_with_its_own_sigmoid(family_engine, make_video):
+    engine = family_engine("siglip2")
+    _taxonomy(engine, "yes-no")
     encoder = engine.encoder
     scale, bias = encoder.logit_scale, encoder.logit_bias
-    path = sample_videos["bikes.mp4"]
-    multi = engine.classify([path], "things", multi_label=True).predictions[0]
+    path = make_video("family-short", seconds=2, fps=8)  # one window: the model's cost, not the video's
+    multi = engine.classify([path], "yes-no", multi_label=True).predictions[0]
     assert multi.threshold == pytest.approx(-bias / scale)  # the model's own 0.5 point, not the taxonomy's 0.25
     for score in multi.labels:
         own = 1 / (1 + np.exp(-(scale * score.cosine + bias)))
         assert score.probability == pytest.approx(own, abs=1e-6)
         assert score.on == (own >= 0.5)
     # rejection on "probability" reads the best label's own yes-probability, not the softmax winner's
-    single = engine.classify([path], "things").predictions[0]
+    single = engine.classify([path], "yes-no").predictions[0]
     top = max(s.cosine for s in single.labels)
     own_top = 1 / (1 + np.exp(-(scale * top + bias)))
     assert abs(own_top - single.labels[0].probability) > 1e-3  # the two readings differ here
-    engine.taxonomies.update_settings("things", reject_threshold=own_top * 1.01, reject_on="probability")
-    assert engine.classify([path], "things").predictions[0].rejected
-    engine.taxonomies.update_settings("things", reject_threshold=own_top * 0.99, reject_on="probability")
-    assert not engine.classify([path], "things").predictions[0].rejected
+    engine.taxonomies.update_settings("yes-no", reject_threshold=own_top * 1.01, reject_on="probability")
+    assert engine.classify([path], "yes-no").predictions[0].rejected
+    engine.taxonomies.update_settings("yes-no", reject_threshold=own_top * 0.99, reject_on="probability")
+    assert not engine.classify([path], "yes-no").predictions[0].rejected
 
 
 def test_clip_multi_label_keeps_the_taxonomys_threshold(tiny_model_dirs, tmp_path, sample_videos):
@@ -169,19 +180,20 @@ def test_clip_multi_label_keeps_the_taxonomys_threshold(tiny_model_dirs, tmp_pat
 
 
 @pytest.mark.parametrize("key", [*FAMILIES, "xclip-b16"])
-def test_index_search_and_classify_end_to_end(key, family_dir, tmp_path, sample_videos):
-    engine = Engine(model=str(family_dir(key)), device="cpu", home=tmp_path, window_s=2.0, batch_size=4)
-    report = engine.index_videos([sample_videos["bikes.mp4"]])
-    assert len(report.indexed) == 1 and not report.failures and report.segments >= 2
+def test_index_search_and_classify_end_to_end(key, family_engine, make_video):
+    engine = family_engine(key)
+    video = make_video("family-e2e", seconds=4, fps=8)  # two windows; real videos are covered with CLIP B/32
+    report = engine.index_videos([video])
+    assert len(report.indexed) == 1 and not report.failures and report.segments == 2
     hits = engine.search("people riding bikes", k=3)
-    assert hits and hits[0].path.endswith("bikes.mp4")
+    assert hits and hits[0].path == str(video)
     query = engine.encoder.encode_text(["people riding bikes"])[0]
     target = engine.open_index()
     ids = engine.catalog.segment_ids(target.record.id)
     best = float((engine.catalog.vectors(ids, target.record.dim) @ query).max())
     assert hits[0].score == pytest.approx(best, abs=1e-5)  # the index answers what brute force does
     _taxonomy(engine)
-    prediction = engine.classify([sample_videos["bikes.mp4"]], "things").predictions[0]
+    prediction = engine.classify([video], "things").predictions[0]
     assert prediction.model == engine.encoder.identity
     assert sum(s.probability for s in prediction.labels) == pytest.approx(1.0, abs=1e-5)
 

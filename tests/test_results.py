@@ -53,7 +53,9 @@ def test_to_dict_is_what_json_prints(engine, sample_videos, capsys):
     assert hits.to_dict()["indexed"] == [str(Path(path).resolve())]
     hit = engine.search("a bike", index="archive", k=1)[0]
     assert hit.to_dict() == {"path": hit.path, "start_s": hit.start_s, "end_s": hit.end_s, "score": hit.score,
-                             "segments": hit.segments}
+                             "segments": hit.segments, "segment_id": hit.segment_id, "video_id": hit.video_id}
+    best = engine.catalog.segments([hit.segment_id])[hit.segment_id]  # the moment's best segment
+    assert best.video_id == hit.video_id and hit.start_s <= best.start_s < best.end_s <= hit.end_s
     assert engine.check("archive").to_dict()["missing"] == []
 
 
