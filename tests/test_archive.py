@@ -284,3 +284,14 @@ def test_xclip_rerank_orders_by_the_exact_score(tiny_model_dirs, tmp_path, archi
     best = top6[int(np.argmax(exact))]
     assert hits[0].score == pytest.approx(float(exact.max()), abs=1e-4)
     assert hits[0].path == best.path and hits[0].start_s <= best.start_s and best.end_s <= hits[0].end_s
+
+
+def test_a_repeated_text_search_reuses_its_text_vector(tiny_model_dirs, tmp_path, archive):
+    engine = _engine(tiny_model_dirs, tmp_path / "home")
+    engine.index_videos([archive])
+    cache = engine.text_features
+    first = engine.search("people riding bikes", k=3)
+    encoded = cache.encoded
+    assert encoded >= 1
+    assert engine.search("people riding bikes", k=3) == first  # same answer, no text-tower pass
+    assert cache.encoded == encoded

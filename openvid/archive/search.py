@@ -138,7 +138,8 @@ def search(
     from openvid.encoders.base import label_matrix
 
     if (query is None) == (like is None):
-        raise UsageError(f"search needs either a text query or {opt('like', 'FILE[@start-end]')}, not both")
+        raise UsageError(f"search needs a text query or {opt('like', 'FILE[@start-end]')}: one of them, not "
+                         f"{'both' if query is not None else 'neither'}")
     encoder = ctx.encoder
     exclude = None
     if like is not None:
@@ -148,7 +149,10 @@ def search(
         if not include_self:
             exclude = own_segments(target, path, clip.start_s, clip.end_s)
     else:
-        vector = encoder.encode_text([query])[0]
+        # Through the call's text cache: a repeated query costs no text-tower pass (X-CLIP's cached
+        # features are unnormalised projections, so the vector is normalised here either way).
+        vector = np.asarray(ctx.text_features([query])[0], np.float32)
+        vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
     allowed = None
     if path_glob or min_duration_s is not None:
         allowed = ctx.catalog.filter_segment_ids(target.record.id, path_glob=path_glob, min_duration_s=min_duration_s)

@@ -34,22 +34,26 @@ class CachedTextFeatures:
         self._lock = threading.Lock()  # one Engine's threads share this cache
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            return self._features(texts)
-
-    def _features(self, texts: Sequence[str]) -> np.ndarray:
+        """The lock guards the memory only: the model runs outside it, so a cache hit never waits
+        for another thread's text-tower pass (two threads missing the same text may both encode it;
+        the vectors are the same)."""
         wanted = list(dict.fromkeys(texts))
-        missing = [t for t in wanted if t not in self.memory]
+        with self._lock:
+            missing = [t for t in wanted if t not in self.memory]
         if missing and self.store is not None:
-            self.memory.update(self.store.get(self.key, missing))
-            missing = [t for t in missing if t not in self.memory]
+            stored = self.store.get(self.key, missing)
+            with self._lock:
+                self.memory.update(stored)
+            missing = [t for t in missing if t not in stored]
         if missing:
             vectors = np.asarray(self.encoder.text_features(missing), np.float32)
             fresh = dict(zip(missing, vectors))
-            self.encoded += len(missing)
-            self.memory.update(fresh)
+            with self._lock:
+                self.encoded += len(missing)
+                self.memory.update(fresh)
             if self.store is not None:
                 self.store.put(self.key, fresh)
         if not texts:
             return np.zeros((0, self.encoder.dim), np.float32)
-        return np.stack([self.memory[t] for t in texts])
+        with self._lock:
+            return np.stack([self.memory[t] for t in texts])

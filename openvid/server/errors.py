@@ -62,8 +62,38 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
         return JSONResponse({"error": detail, "hint": None}, status_code=exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error in %s %s", request.method, request.url.path)
-        return JSONResponse({"error": f"internal error ({type(exc).__name__})",
-                             "hint": "the server's log has the details; please report it"}, status_code=500)
+    app.add_middleware(CatchAll)
+
+
+class CatchAll:
+    """The 500 answer for anything unexpected, as JSON, without re-raising.
+
+    A handler registered for `Exception` runs in Starlette's ServerErrorMiddleware, which re-raises
+    after answering, and the server then drops the keep-alive connection: the client's next
+    request on it fails too. Caught here, one unexpected error fails one request.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:  # noqa: BLE001 - the edge: log it, answer JSON
+            log.exception("unexpected error in %s %s", scope.get("method"), scope.get("path"))
+            if started:  # part of an answer went out already: nothing valid can follow it
+                return
+            response = JSONResponse({"error": f"internal error ({type(exc).__name__})",
+                                     "hint": "the server's log has the details; please report it"}, status_code=500)
+            await response(scope, receive, send)

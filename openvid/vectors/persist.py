@@ -181,7 +181,29 @@ def write_folder(folder: Path, index: faiss.Index, side: tuple[np.ndarray, np.nd
 
 
 def read_folder(folder: Path, *, mmap: bool, verify: bool) -> tuple[dict, faiss.Index, tuple | None]:
-    """The sidecar, the FAISS index and the side copy (or None) of a saved folder, cross-checked."""
+    """The sidecar, the FAISS index and the side copy (or None) of a saved folder, cross-checked.
+
+    A save by another thread or process may commit a new generation (and delete the old files)
+    while this reads: whatever fails then is retried on the new sidecar, a few times, so a reader
+    never mistakes a concurrent save for damage."""
+    for attempt in range(4):
+        before = _sidecar_bytes(folder)
+        try:
+            return _read_folder(folder, mmap=mmap, verify=verify)
+        except (OSError, RuntimeError, VideoIndexError):
+            if attempt == 3 or _sidecar_bytes(folder) == before:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _sidecar_bytes(folder: Path) -> bytes | None:
+    try:
+        return (Path(folder) / SIDECAR).read_bytes()
+    except OSError:
+        return None
+
+
+def _read_folder(folder: Path, *, mmap: bool, verify: bool) -> tuple[dict, faiss.Index, tuple | None]:
     meta = read_sidecar(folder, verify=verify)
     path = folder / meta["files"]["index"]["name"]
     absent = [key for key in ("dim", "ntotal", "kind", "spec", "built", "tombstones") if key not in meta]
