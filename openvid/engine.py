@@ -21,6 +21,7 @@ from openvid.results import ClassifyResult, ToDict
 
 if TYPE_CHECKING:  # pragma: no cover
     from openvid.archive.ingest import IndexReport  # the archive (and faiss) load on first use of an index
+    from openvid.archive.readers import IndexReaders
     from openvid.archive.search import SearchHit
     from openvid.archive.video_index import Consistency, VideoIndex
     from openvid.classify.calibrate import Calibration  # the classify job loads on first use too
@@ -81,6 +82,7 @@ class Engine:
         self._store: "TaxonomyStore | None" = None
         self._models = ModelCache(self.settings, lambda: self.taxonomies)
         self._index_locks: dict[str, threading.Lock] = {}
+        self._readers: "IndexReaders | None" = None  # opened indexes kept for searches, made on first search
 
     @property
     def model_was_chosen(self) -> bool:
@@ -144,6 +146,15 @@ class Engine:
         if identity_of(ctx.settings.model_name) != record.encoder and ctx.encoder.identity != record.encoder:
             raise IndexModelMismatch(record.name, record.encoder, record.model, ctx.encoder.identity)
         return ctx
+
+    def _search_readers(self) -> "IndexReaders":
+        """Opened indexes kept between searches (`openvid.archive.readers`); faiss loads on first use."""
+        with self._lock:
+            if self._readers is None:
+                from openvid.archive.readers import IndexReaders
+
+                self._readers = IndexReaders()
+            return self._readers
 
     def _index_lock(self, name: str) -> threading.Lock:
         with self._lock:
@@ -236,10 +247,12 @@ class Engine:
         """
         from openvid.archive.search import search as search_archive
 
-        ctx, target = self._open(index)
-        return search_archive(ctx, target, query, k=k, like=like, per_video=per_video, path_glob=path_glob,
-                              min_duration_s=min_duration_s, taxonomy=taxonomy, label=label, rerank=rerank,
-                              ef_search=ef_search, include_self=include_self)
+        record = self.catalog.get_index(index)
+        ctx = self._index_context(record)
+        with self._search_readers().reading(self.settings.home, ctx.catalog, record) as target:
+            return search_archive(ctx, target, query, k=k, like=like, per_video=per_video, path_glob=path_glob,
+                                  min_duration_s=min_duration_s, taxonomy=taxonomy, label=label, rerank=rerank,
+                                  ef_search=ef_search, include_self=include_self)
 
     def index_info(self, index: str = "default") -> dict:
         from openvid.archive.ingest import size_on_disk

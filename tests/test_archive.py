@@ -295,3 +295,36 @@ def test_a_repeated_text_search_reuses_its_text_vector(tiny_model_dirs, tmp_path
     assert encoded >= 1
     assert engine.search("people riding bikes", k=3) == first  # same answer, no text-tower pass
     assert cache.encoded == encoded
+
+
+def test_searches_keep_the_index_open_and_see_what_is_committed_or_removed(tiny_model_dirs, tmp_path, archive,
+                                                                          make_video, monkeypatch):
+    """A search after a search reuses the opened index; a video committed since is added to it
+    (no reload), a removal reopens it; the answers always equal a fresh engine's."""
+    from openvid.archive.video_index import VideoIndex
+
+    engine = _engine(tiny_model_dirs, tmp_path / "home")
+    engine.index_videos([archive])
+    opened = []
+    original = VideoIndex.open.__func__
+    monkeypatch.setattr(VideoIndex, "open", classmethod(lambda cls, *a, **kw: opened.append(1) or original(cls, *a, **kw)))
+    fresh = lambda: _engine(tiny_model_dirs, tmp_path / "home").search("a clip", k=50)  # noqa: E731
+    first = engine.search("a clip", k=50)
+    assert engine.search("a clip", k=50) == first and len(opened) == 1
+    extra = make_video("committed-later", seconds=4, fps=8)
+    engine.index_videos([extra])
+    opened.clear()
+    after = engine.search("a clip", k=50)
+    assert str(extra) in {hit.path for hit in after} and after == fresh()
+    engine.remove_videos([extra])
+    assert str(extra) not in {hit.path for hit in engine.search("a clip", k=50)}
+    assert engine.search("a clip", k=50) == first
+    # committed to the catalog but not yet saved to FAISS (an indexer between its saves): added, not reloaded
+    record = engine.open_index().record
+    query = engine.encode_text(["a clip"])[0]
+    engine.catalog.add_video(record.id, content_hash="f" * 40, path="/elsewhere/mid-run.mp4", size=1, duration_s=2.0,
+                             times=[(0.0, 2.0)], vectors=query[None, :], replaces=None)
+    opened.clear()
+    hits = engine.search("a clip", k=50)
+    assert hits[0].path == "/elsewhere/mid-run.mp4" and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert opened == []

@@ -132,6 +132,23 @@ class Catalog:
             row = conn.execute(query).first()
         return VideoRecord(**row._mapping) if row else None
 
+    def video_state(self, index_id: int) -> tuple[int, int]:
+        """(how many videos, the highest video id) of an index: changes whenever a video is added,
+        removed or replaced, for a cache to tell whether it is current (one cheap query)."""
+        query = select(func.count(videos.c.id), func.max(videos.c.id)).where(videos.c.index_id == index_id)
+        with read_transaction(self.engine) as conn:
+            count, highest = conn.execute(query).one()
+        return int(count), int(highest or 0)
+
+    def segments_after(self, index_id: int, video_id: int) -> tuple[int, np.ndarray]:
+        """(how many videos, their segment ids) of the index's videos with an id above `video_id`."""
+        with read_transaction(self.engine) as conn:
+            count = conn.execute(select(func.count(videos.c.id)).where(
+                videos.c.index_id == index_id, videos.c.id > video_id)).scalar()
+            ids = conn.execute(select(segments.c.id).join(videos).where(
+                videos.c.index_id == index_id, videos.c.id > video_id).order_by(segments.c.id)).scalars().all()
+        return int(count or 0), np.asarray(ids, np.int64)
+
     def video_folders(self) -> list[str]:
         """The distinct folders that hold an indexed video, in any index (what a server may read from)."""
         with read_transaction(self.engine) as conn:

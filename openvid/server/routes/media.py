@@ -28,7 +28,8 @@ def segment_thumbnail(request: Request, segment_id: int) -> FileResponse:
     return FileResponse(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
 
 
-@router.api_route("/videos/{video_id}", methods=["GET", "HEAD"], response_model=None)
+@router.head("/videos/{video_id}", include_in_schema=False, response_model=None)
+@router.get("/videos/{video_id}", response_model=None)
 def video_file(request: Request, video_id: int) -> FileResponse | JSONResponse:
     """The indexed file itself; `Range: bytes=a-b` gets 206 Partial Content (Starlette's FileResponse)."""
     engine = deps.engine(request)
