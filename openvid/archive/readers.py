@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 from openvid.archive.video_index import VideoIndex, folder_of
 from openvid.store.catalog import Catalog, IndexRecord
 
@@ -119,6 +121,9 @@ class IndexReaders:
             new_videos, ids = catalog.segments_after(record.id, highest)
             if count + new_videos != videos[0]:
                 return False  # videos were removed or replaced too: open afresh
+            # A video committed while the index was being opened is in it already (its repair read the
+            # catalog after the state was taken): add only what is not there.
+            ids = np.setdiff1d(ids, np.asarray(held.index.vectors.ids(), np.int64)) if len(ids) else ids
             if len(ids):
                 held.index.add(ids, catalog.vectors(ids, record.dim))
             held.videos = videos
