@@ -86,7 +86,7 @@ def test_search_without_query_or_like_api_speaks_parameters_cli_speaks_flags(ind
 
     assert run(["search", "--home", str(indexed_home), "--device", "cpu"]) == 1
     printed = capsys.readouterr().err
-    assert "error: search needs either a text query or --like FILE[@start-end], not both" in printed
+    assert "error: search needs a text query or --like FILE[@start-end]; give one of them" in printed
     assert "like=" not in printed
 
 

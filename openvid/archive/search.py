@@ -138,8 +138,9 @@ def search(
     from openvid.encoders.base import label_matrix
 
     if (query is None) == (like is None):
-        raise UsageError(f"search needs a text query or {opt('like', 'FILE[@start-end]')}: one of them, not "
-                         f"{'both' if query is not None else 'neither'}")
+        if query is None:
+            raise UsageError(f"search needs a text query or {opt('like', 'FILE[@start-end]')}; give one of them")
+        raise UsageError(f"search takes a text query or {opt('like', 'FILE[@start-end]')}, not both")
     encoder = ctx.encoder
     exclude = None
     if like is not None:
