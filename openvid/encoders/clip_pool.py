@@ -27,7 +27,14 @@ import torch.nn.functional as F
 
 from openvid.config import Settings, device_and_dtype
 from openvid.encoders.base import Encoder, EncoderSpec, register_family
-from openvid.encoders.hub import CLIP_WEIGHT_FILES, clip_cached, hf_cached, identity_of, model_load_errors
+from openvid.encoders.hub import (
+    CLIP_WEIGHT_FILES,
+    clip_cached,
+    clip_tokenizer_repo,
+    hf_cached,
+    identity_of,
+    model_load_errors,
+)
 from openvid.encoders.preprocess import FrameTransform, batches, clip_frames
 from openvid.encoders.resolve import ModelRef
 from openvid.errors import OpenvidError, UsageError
@@ -58,7 +65,7 @@ class ClipPoolEncoder(Encoder):
             model = open_clip.create_model(
                 model_name, pretrained=pretrained, precision=_PRECISION[dtype], device=device, **overrides
             )
-            tokenizer = open_clip.get_tokenizer(model_name, **_tokenizer_kwargs(ref, model_name))
+            tokenizer = open_clip.get_tokenizer(model_name, **_tokenizer_kwargs(ref))
         model = reparameterized(model.eval())
         transform = _transform_from(open_clip.get_model_preprocess_cfg(model))
         frames = ref.spec.frames if ref.spec else DEFAULT_FRAMES
@@ -83,7 +90,7 @@ class ClipPoolEncoder(Encoder):
             if not cfg:
                 raise ValueError(f"open_clip knows no weights {tag!r} for {arch!r}")
             location = open_clip.download_pretrained(cfg)
-            tokenizer_repo = _hf_tokenizer_name(arch)
+            tokenizer_repo = clip_tokenizer_repo(ref)
             if tokenizer_repo:  # SigLIP's Gemma tokenizer lives in a hub repository of its own
                 from huggingface_hub import snapshot_download
 
@@ -222,19 +229,9 @@ def reparameterized(model: torch.nn.Module) -> torch.nn.Module:
     return reparameterize_model(model.eval(), inplace=True)
 
 
-def _hf_tokenizer_name(arch: str) -> str:
-    """The hub tokenizer a built-in architecture's text tower reads ("" for open_clip's own BPE)."""
-    import open_clip
-
-    config = open_clip.get_model_config(arch) or {}
-    return str(config.get("text_cfg", {}).get("hf_tokenizer_name") or "")
-
-
-def _tokenizer_kwargs(ref: ModelRef, model_name: str) -> dict:
+def _tokenizer_kwargs(ref: ModelRef) -> dict:
     """Keyword arguments for `open_clip.get_tokenizer`: a cached hub tokenizer is read offline."""
-    if model_name.startswith(("local-dir:", "hf-hub:")):
-        return {}
-    repo = _hf_tokenizer_name(model_name)
+    repo = clip_tokenizer_repo(ref)  # "" for open_clip's own BPE and for local-dir / hf-hub folders
     if repo and hf_cached(repo, ["tokenizer_config.json"]):
         return {"local_files_only": True}
     return {}
