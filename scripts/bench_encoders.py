@@ -329,7 +329,9 @@ def table_rows(results: list[Result], gpu: bool) -> tuple[list[str], list[list[s
     return header, rows
 
 
-def print_table(header: list[str], rows: list[list[str]], markdown: bool, title: str) -> None:
+def print_table(header: list[str], rows: list[list[str]], markdown: bool, title: str,
+                left: tuple[str, ...] = ("encoder", "unit"), width: int | None = None) -> None:
+    """The rows as a markdown table (for docs/benchmarks.md) or a rich one; `left` columns align left."""
     if markdown:
         print("| " + " | ".join(header) + " |")
         print("| " + " | ".join("---" for _ in header) + " |")
@@ -341,10 +343,10 @@ def print_table(header: list[str], rows: list[list[str]], markdown: bool, title:
 
     table = Table(title=title)
     for column in header:
-        table.add_column(column, justify="left" if column in ("encoder", "unit") else "right")
+        table.add_column(column, justify="left" if column in left else "right")
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    Console(width=width).print(table)
 
 
 def _round_sig(value: float, digits: int = 3) -> float | int:

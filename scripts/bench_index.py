@@ -101,6 +101,21 @@ def run_naive(encoder, files: list[Path], window: float, every_frame: bool = Tru
     return seconds, time.perf_counter() - start, segments
 
 
+def distinct_copies(folder: Path, copies: int) -> list[Path]:
+    """`copies` copies of each sample video in `folder`, each with distinct trailing bytes, so none is
+    skipped as already indexed (the indexer recognises content, not names)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for copy in range(copies):
+        for path in sample_videos():
+            target = folder / f"{path.stem}-{copy}{path.suffix}"
+            shutil.copy(path, target)
+            with open(target, "ab") as handle:
+                handle.write(bytes(copy + 1))
+            files.append(target)
+    return files
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copies", type=int, default=2)
@@ -108,14 +123,7 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-videos-"))
-    files = []
-    for copy in range(args.copies):
-        for path in sample_videos():
-            target = work / f"{path.stem}-{copy}{path.suffix}"
-            shutil.copy(path, target)
-            with open(target, "ab") as handle:  # distinct content, so none is skipped as already indexed
-                handle.write(bytes(copy + 1))
-            files.append(target)
+    files = distinct_copies(work, args.copies)
     encoder = build_encoder()
     encoder.encode_video([np.zeros((8, 224, 224, 3), np.uint8)])  # warm-up
     rows = {}

@@ -135,18 +135,9 @@ def build_home(home: Path, model: Path, segments: int) -> dict:
 
 
 def build_videos(folder: Path, copies: int) -> list[Path]:
-    from bench_index import sample_videos
+    from bench_index import distinct_copies
 
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    for copy in range(copies):
-        for path in sample_videos():
-            target = folder / f"{path.stem}-{copy}{path.suffix}"
-            shutil.copy(path, target)
-            with open(target, "ab") as handle:  # distinct content, so none is skipped as already indexed
-                handle.write(bytes(copy + 1))
-            files.append(target)
-    return files
+    return distinct_copies(folder, copies)
 
 
 # -- counting the text tower (parent and child alike) --------------------------------------------
@@ -441,19 +432,9 @@ def table(runs: list[Run], markdown: bool) -> None:
         rows.append([r.name, str(r.clients), r.queries, str(r.requests), str(len(r.failures)),
                      "—" if r.tower is None else str(r.tower), f"{r.pct(50):.1f}", f"{r.pct(99):.1f}",
                      f"{r.rps:.2f}", f"{r.load:.2f}", *ratio])
-    if markdown:
-        print("| " + " | ".join(header) + " |")
-        print("| " + " | ".join("---" for _ in header) + " |")
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-        return
-    from rich.console import Console
-    from rich.table import Table
+    from bench_encoders import print_table
 
-    t = Table(*header)
-    for row in rows:
-        t.add_row(*row)
-    Console(width=200).print(t)
+    print_table(header, rows, markdown, "openvid serve: text search", left=("run", "queries"), width=200)
 
 
 def main() -> None:
