@@ -247,12 +247,12 @@ class Engine:
         """
         from openvid.archive.search import search as search_archive
 
-        record = self.catalog.get_index(index)
-        ctx = self._index_context(record)
-        with self._search_readers().reading(self.settings.home, ctx.catalog, record) as target:
-            return search_archive(ctx, target, query, k=k, like=like, per_video=per_video, path_glob=path_glob,
-                                  min_duration_s=min_duration_s, taxonomy=taxonomy, label=label, rerank=rerank,
-                                  ef_search=ef_search, include_self=include_self)
+        with self._search_readers().reading(self.settings.home, self.catalog, index) as opened:
+            ctx = self._index_context(opened.record)
+            return search_archive(ctx, opened.index, query, k=k, like=like, per_video=per_video,
+                                  path_glob=path_glob, min_duration_s=min_duration_s, taxonomy=taxonomy, label=label,
+                                  rerank=rerank, ef_search=ef_search, include_self=include_self,
+                                  places=opened.places.records)
 
     def index_info(self, index: str = "default") -> dict:
         from openvid.archive.ingest import size_on_disk

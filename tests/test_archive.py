@@ -328,3 +328,31 @@ def test_searches_keep_the_index_open_and_see_what_is_committed_or_removed(tiny_
     hits = engine.search("a clip", k=50)
     assert hits[0].path == "/elsewhere/mid-run.mp4" and hits[0].score == pytest.approx(1.0, abs=1e-5)
     assert opened == []
+    # a moved file: the next search names its new path, without reopening
+    engine.catalog.move_video(hits[0].video_id, "/moved/mid-run.mp4")
+    moved = engine.search("a clip", k=50)
+    assert moved[0].path == "/moved/mid-run.mp4" and opened == []
+    assert moved == _engine(tiny_model_dirs, tmp_path / "home").search("a clip", k=50)
+
+
+def test_a_search_asks_the_catalog_nothing_while_nothing_was_committed(tiny_model_dirs, tmp_path, archive,
+                                                                       monkeypatch):
+    """The catalog's commit counter (SQLite's data_version) stands for the state queries: a search with
+    nothing committed since the last one reads only the hit videos' paths; a commit anywhere (here a
+    taxonomy edit through another connection) makes the next search check again."""
+    from openvid.store.catalog import Catalog
+
+    engine = _engine(tiny_model_dirs, tmp_path / "home")
+    engine.index_videos([archive])
+    first = engine.search("a clip", k=5)  # opens the index; the text cache commits the query's vector
+    assert engine.search("a clip", k=5) == first  # sees that commit, checks, and is current
+    asked = []
+    for name in ("get_index", "video_state", "segments", "segments_after"):
+        original = getattr(Catalog, name)
+        monkeypatch.setattr(Catalog, name, lambda self, *a, _f=original, _n=name, **kw: asked.append(_n) or _f(self, *a, **kw))
+    assert engine.search("a clip", k=5) == first
+    assert asked == []
+    other = _engine(tiny_model_dirs, tmp_path / "home")
+    other.taxonomies.create("commits")
+    assert engine.search("a clip", k=5) == first
+    assert asked == ["get_index", "video_state"]

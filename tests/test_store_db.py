@@ -6,7 +6,7 @@ import contextlib
 import sqlite3
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from openvid.errors import OpenvidError
 from openvid.store import migrations, open_database, read_transaction, write_transaction
@@ -128,3 +128,24 @@ def test_unwritable_home_is_a_clear_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(OpenvidError, match="cannot create the home folder"):
         open_database(blocker / "home")
+
+
+def test_commit_watch_changes_with_every_commit_from_this_process_or_another(tmp_path):
+    from openvid.store.db import CommitWatch
+
+    engine = open_database(tmp_path)
+    watch = CommitWatch.of(engine)
+    first = watch.version()
+    with read_transaction(engine) as conn:  # reads commit nothing
+        conn.exec_driver_sql("SELECT count(*) FROM taxonomies").scalar()
+    assert watch.version() == first
+    with write_transaction(engine) as conn:  # this process, through the pool
+        conn.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+    second = watch.version()
+    assert second != first and watch.version() == second
+    with raw(tmp_path) as other:  # another connection, as another process would be
+        other.execute("INSERT INTO probe VALUES (1)")
+        other.commit()
+    assert watch.version() != second
+    watch.close()
+    assert CommitWatch.of(create_engine("sqlite://")) is None  # in memory: nothing to watch

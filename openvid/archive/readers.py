@@ -22,12 +22,13 @@ import contextlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from openvid.archive.video_index import VideoIndex, folder_of
-from openvid.store.catalog import Catalog, IndexRecord
+from openvid.store.catalog import Catalog, IndexRecord, SegmentRecord
+from openvid.store.db import CommitWatch
 
 
 class ReadWriteLock:
@@ -65,12 +66,66 @@ class ReadWriteLock:
                 self._changed.notify_all()
 
 
+class SegmentPlaces:
+    """Which video each segment of an opened index belongs to, and when: kept in memory beside it,
+    so turning FAISS hits into moments costs an array lookup and not a catalog query per search.
+
+    A segment never changes once stored (a replaced video gets new segment ids), so the table
+    only grows as videos are committed; a video's path can change (a moved file), so paths are
+    read for the hit videos alone at each search (`Catalog.video_places`).
+    """
+
+    def __init__(self, ids: np.ndarray, video_ids: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
+        order = np.argsort(ids, kind="stable")
+        self.ids, self.video_ids = ids[order], video_ids[order]
+        self.starts, self.ends = starts[order], ends[order]
+
+    @classmethod
+    def load(cls, catalog: Catalog, index_id: int, after_video_id: int = 0) -> "SegmentPlaces":
+        return cls(*catalog.segment_rows(index_id, after_video_id))
+
+    def extend(self, more: "SegmentPlaces") -> "SegmentPlaces":
+        """A table with `more`'s segments too (a new object: searches holding this one keep it whole)."""
+        fresh = ~np.isin(more.ids, self.ids)
+        return SegmentPlaces(np.concatenate([self.ids, more.ids[fresh]]),
+                             np.concatenate([self.video_ids, more.video_ids[fresh]]),
+                             np.concatenate([self.starts, more.starts[fresh]]),
+                             np.concatenate([self.ends, more.ends[fresh]]))
+
+    def records(self, catalog: Catalog, ids: Sequence[int]) -> dict[int, SegmentRecord]:
+        """`Catalog.segments` for these ids, from the table (and the hit videos' current paths)."""
+        wanted = np.asarray(list(ids), np.int64)
+        if not len(wanted) or not len(self.ids):
+            return {}
+        at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        known = self.ids[at] == wanted
+        at, wanted = at[known], wanted[known]
+        places = catalog.video_places(self.video_ids[at].tolist())
+        out: dict[int, SegmentRecord] = {}
+        for segment_id, i in zip(wanted.tolist(), at.tolist()):
+            video_id = int(self.video_ids[i])
+            if video_id in places:  # else removed since: like a segment the catalog no longer has
+                path, duration = places[video_id]
+                out[segment_id] = SegmentRecord(segment_id, video_id, path, float(self.starts[i]),
+                                                float(self.ends[i]), duration)
+        return out
+
+
+@dataclass
+class OpenedIndex:
+    """What a search reads: the index's record, its vectors, and where its segments are."""
+
+    record: IndexRecord
+    index: VideoIndex
+    places: SegmentPlaces
+
+
 @dataclass
 class _Held:
-    index: VideoIndex
-    record_id: int
+    opened: OpenedIndex
     sidecar: tuple[int, int] | None
     videos: tuple[int, int]  # (count, highest id) of the index's videos it holds
+    commits: int | None  # the catalog's `CommitWatch.version` when it was last known current
     lock: ReadWriteLock = field(default_factory=ReadWriteLock)
 
 
@@ -83,32 +138,55 @@ def _sidecar(home: Path, name: str) -> tuple[int, int] | None:
 
 
 class IndexReaders:
-    """The opened indexes of one Engine, for searches (thread-safe)."""
+    """The opened indexes of one Engine, for searches (thread-safe).
+
+    While nothing is committed to the catalog (its `CommitWatch`) and the FAISS copy is not saved
+    again, a search asks the catalog nothing to know its index is current: one PRAGMA and one stat.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._held: dict[str, _Held] = {}
+        self._watch: CommitWatch | None = None
+        self._watched: object | None = None  # the SQLAlchemy engine watched
 
     @contextlib.contextmanager
-    def reading(self, home: Path, catalog: Catalog, record: IndexRecord) -> Iterator[VideoIndex]:
-        """The index, current with the disk and the catalog, held for reading while the block runs."""
-        held = self._current(Path(home), catalog, record)
+    def reading(self, home: Path, catalog: Catalog, name: str) -> Iterator[OpenedIndex]:
+        """The named index, current with the disk and the catalog, held for reading while the block
+        runs (an unknown name raises `UnknownIndex`)."""
+        held = self._current(Path(home), catalog, name)
         with held.lock.read():
-            yield held.index
+            yield held.opened
 
-    def _current(self, home: Path, catalog: Catalog, record: IndexRecord) -> _Held:
-        sidecar = _sidecar(home, record.name)
+    def _commits(self, catalog: Catalog) -> int | None:
+        with self._lock:
+            if self._watched is not catalog.engine:
+                if self._watch is not None:
+                    self._watch.close()
+                self._watch, self._watched = CommitWatch.of(catalog.engine), catalog.engine
+            watch = self._watch
+        return watch.version() if watch is not None else None
+
+    def _current(self, home: Path, catalog: Catalog, name: str) -> _Held:
+        commits = self._commits(catalog)  # read first: a commit after it is seen by the next search
+        sidecar = _sidecar(home, name)
+        with self._lock:
+            held = self._held.get(name)
+        if (held is not None and commits is not None and held.commits == commits and held.sidecar == sidecar
+                and sidecar is not None):
+            return held
+        record = catalog.get_index(name)
         videos = catalog.video_state(record.id)
-        with self._lock:
-            held = self._held.get(record.name)
-        if held is not None and held.record_id == record.id and held.sidecar == sidecar and sidecar is not None:
-            if held.videos == videos:
+        if (held is not None and held.opened.record.id == record.id and held.sidecar == sidecar
+                and sidecar is not None):
+            if held.videos == videos or self._catch_up(held, catalog, record, videos):
+                held.commits = commits
                 return held
-            if self._catch_up(held, catalog, record, videos):
-                return held
-        fresh = _Held(VideoIndex.open(home, catalog, record), record.id, sidecar, videos)
+        index = VideoIndex.open(home, catalog, record)
+        places = SegmentPlaces.load(catalog, record.id)
+        fresh = _Held(OpenedIndex(record, index, places), sidecar, videos, commits)
         with self._lock:
-            self._held[record.name] = fresh
+            self._held[name] = fresh
         return fresh
 
     @staticmethod
@@ -121,11 +199,13 @@ class IndexReaders:
             new_videos, ids = catalog.segments_after(record.id, highest)
             if count + new_videos != videos[0]:
                 return False  # videos were removed or replaced too: open afresh
+            opened = held.opened
             # A video committed while the index was being opened is in it already (its repair read the
             # catalog after the state was taken): add only what is not there.
-            ids = np.setdiff1d(ids, np.asarray(held.index.vectors.ids(), np.int64)) if len(ids) else ids
+            ids = np.setdiff1d(ids, np.asarray(opened.index.vectors.ids(), np.int64)) if len(ids) else ids
             if len(ids):
-                held.index.add(ids, catalog.vectors(ids, record.dim))
+                opened.index.add(ids, catalog.vectors(ids, record.dim))
+            opened.places = opened.places.extend(SegmentPlaces.load(catalog, record.id, highest))
             held.videos = videos
             return True
 

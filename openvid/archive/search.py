@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -70,11 +70,14 @@ def search_index(
     rerank: int = 0,
     ef_search: int | None = None,
     exclude_ids: np.ndarray | None = None,
+    places: Callable[[Catalog, list[int]], dict[int, SegmentRecord]] | None = None,
 ) -> list[SearchHit]:
     """The top-k moments for a unit query vector.
 
     `rescore(records) -> scores` (X-CLIP's exact score) re-orders the best `rerank` segments.
     `exclude_ids`: segments never to return (a `like` query's own segment).
+    `places(catalog, ids)`: where the hit segments are, as `Catalog.segments` answers (the default);
+    a searcher that keeps an index open passes its in-memory table (`openvid.archive.readers`).
     """
     exclude = np.asarray(exclude_ids if exclude_ids is not None else [], np.int64)
     if allowed_ids is not None and len(exclude):
@@ -90,7 +93,8 @@ def search_index(
     if len(exclude) and allowed_ids is None:
         dropped = set(exclude.tolist())
         pairs = [(i, s) for i, s in pairs if i not in dropped]
-    records = index.catalog.segments([i for i, _ in pairs])
+    hit_ids = [i for i, _ in pairs]
+    records = places(index.catalog, hit_ids) if places is not None else index.catalog.segments(hit_ids)
     hits = [(records[i], s) for i, s in pairs if i in records]
     if rerank and rescore is not None and hits:
         head, tail = hits[:rerank], hits[rerank:]
@@ -124,6 +128,7 @@ def search(
     rerank: int = 0,
     ef_search: int | None = None,
     include_self: bool = False,
+    places: Callable[[Catalog, list[int]], dict[int, SegmentRecord]] | None = None,
 ) -> list[SearchHit]:
     """Top-k moments of `target` for a text query, or for an example clip (`like="clip.mp4@12-20"`).
 
@@ -174,7 +179,7 @@ def search(
         raise UsageError(f"{opt('rerank')} needs a text query and an encoder with an exact video-conditioned "
                          f"score (xclip, xclip-zs); {encoder.name} has none")
     return search_index(target, vector, k, per_video=per_video, allowed_ids=allowed, rescore=rescore,
-                        rerank=rerank, ef_search=ef_search, exclude_ids=exclude)
+                        rerank=rerank, ef_search=ef_search, exclude_ids=exclude, places=places)
 
 
 def own_segments(index: VideoIndex, path: str, start_s: float, end_s: float) -> np.ndarray:

@@ -149,6 +149,30 @@ class Catalog:
                 videos.c.index_id == index_id, videos.c.id > video_id).order_by(segments.c.id)).scalars().all()
         return int(count or 0), np.asarray(ids, np.int64)
 
+    def segment_rows(self, index_id: int, after_video_id: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                             np.ndarray]:
+        """(ids, video ids, starts, ends) of the index's segments, of videos with an id above
+        `after_video_id`, by id: what a searcher keeps in memory to place its hits (segments never change)."""
+        query = (select(segments.c.id, segments.c.video_id, segments.c.start_s, segments.c.end_s).join(videos)
+                 .where(videos.c.index_id == index_id, videos.c.id > after_video_id).order_by(segments.c.id))
+        with read_transaction(self.engine) as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+        ids, video_ids, starts, ends = zip(*rows)
+        return (np.asarray(ids, np.int64), np.asarray(video_ids, np.int64), np.asarray(starts, np.float64),
+                np.asarray(ends, np.float64))
+
+    def video_places(self, video_ids: Iterable[int]) -> dict[int, tuple[str, float]]:
+        """{video id: (path, duration)} for these videos (those still indexed): one small query, since
+        a path changes when a file is moved."""
+        wanted = sorted({int(v) for v in video_ids})
+        if not wanted:
+            return {}
+        query = select(videos.c.id, videos.c.path, videos.c.duration_s).where(videos.c.id.in_(wanted))
+        with self.engine.connect() as conn:
+            return {row[0]: (row[1], row[2]) for row in conn.execute(query)}
+
     def video_folders(self) -> list[str]:
         """The distinct folders that hold an indexed video, in any index (what a server may read from)."""
         with read_transaction(self.engine) as conn:

@@ -20,6 +20,7 @@ too, and `Connection.begin_nested()` (SAVEPOINT) nests inside a write transactio
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -124,6 +125,41 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+class CommitWatch:
+    """Whether anything was committed to the file since the last look, for the cost of one PRAGMA.
+
+    SQLite's `PRAGMA data_version` changes on a connection whenever another connection (of this
+    process or any other) has committed to the file since; it exists for caches like the
+    searchers' (`openvid.archive.readers`), which would otherwise query the catalog on every search
+    to learn that nothing changed. The watch keeps one read-only connection of its own, which never
+    writes, so every commit counts.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self._connection = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, engine: Engine) -> "CommitWatch | None":
+        """A watch on the file behind `engine`; None for a database that is not a file."""
+        database = engine.url.database
+        if not database or database == ":memory:" or not Path(database).is_file():
+            return None
+        try:
+            return cls(database)
+        except sqlite3.Error:  # cannot be opened read-only here: callers then check the catalog each time
+            return None
+
+    def version(self) -> int:
+        """A number that differs from the last one read whenever something was committed in between."""
+        with self._lock:
+            return int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -182,4 +218,4 @@ def _refuse_newer(engine: Engine, applied: set[int], known: set[int]) -> None:
         )
 
 
-__all__ = ["DB_FILENAME", "database_path", "migrate", "open_database", "read_transaction", "write_transaction"]
+__all__ = ["DB_FILENAME", "CommitWatch", "database_path", "migrate", "open_database", "read_transaction", "write_transaction"]
