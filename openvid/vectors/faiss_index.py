@@ -81,6 +81,7 @@ from openvid.vectors.kinds import (
     stores_exact_vectors,
     training_size,
 )
+from openvid.vectors.threads import threads_for
 
 EXACT_FILTER_MAX = 20_000
 _UNSET = object()
@@ -252,6 +253,11 @@ class VectorIndex:
         score ``-inf`` and id ``-1``. ``allowed_ids`` restricts results to those ids.
         ``ef_search`` (HNSW) and ``nprobe`` (IVF) override the index's own for this call.
         """
+        with threads_for(len(queries) if np.ndim(queries) == 2 else 1):  # see openvid.vectors.threads
+            return self._search(queries, k, allowed_ids=allowed_ids, ef_search=ef_search, nprobe=nprobe)
+
+    def _search(self, queries: np.ndarray, k: int, *, allowed_ids: np.ndarray | None,
+                ef_search: int | None, nprobe: int | None) -> tuple[np.ndarray, np.ndarray]:
         queries = check_vectors(queries, self.dim, "queries", allow_1d=True)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise VideoIndexError(f"{opt('k')} must be a positive integer; got {k!r}")
