@@ -11,6 +11,12 @@ as long as it is still what is on disk:
   it is committed, as they did when every search opened the index;
 - anything else changed (videos removed or replaced): opened afresh.
 
+Knowing that nothing changed must cost less than the search: SQLite's commit counter
+(`openvid.store.db.CommitWatch`) says whether anything was committed since the last look, so a
+search with nothing new asks the catalog nothing about the index. Where each segment is (video,
+start, end) is kept in memory beside the vectors (`SegmentPlaces`); only the hit videos' paths are
+read per search, because a moved file changes its path.
+
 Searches share an opened index under a read lock (FAISS searches may run concurrently); adding the
 new videos' vectors takes the write lock. An index being rebuilt is replaced whole, so a search
 that began on the old one finishes on it.
