@@ -20,6 +20,7 @@ from openvid.errors import IndexModelMismatch, UsageError, opt
 from openvid.results import ClassifyResult, ToDict
 
 if TYPE_CHECKING:  # pragma: no cover
+    from openvid.archive.distributed import RayPlan
     from openvid.archive.ingest import IndexReport  # the archive (and faiss) load on first use of an index
     from openvid.archive.readers import IndexReaders
     from openvid.archive.search import SearchHit
@@ -185,7 +186,9 @@ class Engine:
 
     def index_videos(self, paths: str | Path | Sequence[str | Path], index: str = "default", *, factory: str | None = None,
                      on_progress: Callable[[str, str, int], None] | None = None,
-                     stop: threading.Event | None = None) -> IndexReport:
+                     stop: threading.Event | None = None, ray: str | None = None, ray_actors: int | None = None,
+                     ray_batch_size: int | None = None,
+                     on_start: Callable[[RayPlan], None] | None = None) -> IndexReport:
         """Index the videos under `paths` (files or folders); already-indexed content is skipped.
 
         Each content is indexed once: other files with the same bytes, in this run or indexed
@@ -194,11 +197,23 @@ class Engine:
         existing index, a window, stride or `factory` other than its own. A call that created the
         index and indexed nothing (every file failed, or it was stopped) removes it again.
         `stop`: a `threading.Event` that ends the run cleanly when set (`IndexReport.stopped`).
+
+        `ray` ("auto", "local" or "ray://HOST:PORT") decodes and encodes on a Ray cluster instead of
+        this process (`openvid.archive.distributed`, the `distributed` extra): the same plan, the
+        same writes and the same result. `ray_actors` and `ray_batch_size` size it (defaults from
+        the cluster); `on_start` receives the `RayPlan` it runs with before the first file is read.
         """
         from openvid.archive.ingest import index_videos
         from openvid.archive.video_index import check_settings
         from openvid.archive.walk import videos_under
 
+        if ray is None and (ray_actors is not None or ray_batch_size is not None or on_start is not None):
+            raise UsageError(f"{opt('ray_actors')}, {opt('ray_batch_size')} and on_start size a Ray run; "
+                             f"give {opt('ray', 'auto')} (or local, or ray://HOST:PORT) with them")
+        if ray is not None:
+            from openvid.archive.distributed import import_ray
+
+            import_ray()  # without the extra: say how to install it before anything is created
         files = videos_under(_paths(paths))
         with self._index_lock(index):
             created = self.catalog.find_index(index) is None
@@ -207,6 +222,12 @@ class Engine:
                 check_settings(target, window_s=self.settings.window_s, stride_s=self.settings.stride_s,
                                factory=factory)
             try:
+                if ray is not None:
+                    from openvid.archive import distributed
+
+                    return distributed.index_videos(target, ctx, files, ray=ray, actors=ray_actors,
+                                                    batch_size=ray_batch_size, on_progress=on_progress,
+                                                    on_start=on_start, stop=stop)
                 return index_videos(target, ctx.encoder, files, ctx.clips, batch_size=ctx.settings.batch_size,
                                     on_progress=on_progress, stop=stop)
             finally:

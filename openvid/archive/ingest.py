@@ -102,61 +102,96 @@ def index_videos(
     left out whole (`pending`; the next run indexes them) and the vectors are saved, so the index
     is consistent (`openvid check` is clean) and `stopped` is True. Any other way out (an exception,
     a second Ctrl-C) still saves what was committed before raising.
+
+    The Ray path (`openvid.archive.distributed`) plans and commits through the same `_plan` and
+    `_Writer`; only the reader → model part differs.
     """
     started = time.perf_counter()
     report = IndexReport(index.record.name)
     planned = _plan(index, paths, report, on_progress, stop)
-    copies_of: dict[str, list[str]] = {}
-    for copy, original in report.copies.items():
-        copies_of.setdefault(original, []).append(copy)
-    catalog, index_id = index.catalog, index.record.id
-    since_save = 0
+    writer = _Writer(index, planned, report, save_every=save_every, on_progress=on_progress)
 
     def done(i: int, path: str, clips: list[Clip], rows: list) -> None:
-        nonlocal since_save
-        plan = planned[i]
-        duration = float(clips[-1].end_s) if clips else 0.0
-        try:
-            ids, removed = catalog.add_video(
-                index_id, content_hash=plan.content_hash, path=path, size=plan.size, duration_s=duration,
-                times=[(c.start_s, c.end_s) for c in clips], vectors=np.stack(rows), replaces=plan.replaces)
-        except DuplicateContent as exc:  # another process indexed the same content meanwhile
-            report.copies[path] = exc.path
-            if on_progress:
-                on_progress(path, "copy", 0)
-            return
-        index.add(ids, np.stack(rows), removed)
-        report.indexed.append(path)
-        report.segments += len(ids)
-        report.video_seconds += duration
-        since_save += 1
-        if since_save >= save_every:
-            index.save()
-            since_save = 0
-        if on_progress:
-            on_progress(path, "indexed", len(ids))
+        writer.commit(i, [(c.start_s, c.end_s) for c in clips], rows)
 
     def failed(i: int, path: str, error: Exception) -> None:
-        report.failures.append(Failure(path, str(error)))
-        for copy in copies_of.get(path, []):  # identical bytes fail identically: say so for each copy
-            del report.copies[copy]
-            report.failures.append(Failure(copy, f"{copy}: the same content as {path}, which failed: {error}"))
-        if on_progress:
-            on_progress(path, "failed", 0)
+        writer.fail(i, error)
 
     try:
         report.times = run_batched([str(p.path) for p in planned], source,
                                    lambda clips: list(encoder.encode_video(clips)), done, failed,
                                    batch_size=batch_size, stop=stop)
     except BaseException:
-        _save_committed(index)
+        writer.abort()
         raise
-    index.save()
-    report.stopped = bool(report.times and report.times.stopped)
-    finished = set(report.indexed) | set(report.copies) | {f.path for f in report.failures}
-    report.pending += [str(p.path) for p in planned if str(p.path) not in finished]
-    report.wall_seconds = time.perf_counter() - started
-    return report
+    return writer.finish(started, stopped=bool(report.times and report.times.stopped))
+
+
+class _Writer:
+    """The one way a run writes what it computed: one catalog transaction per video, then FAISS.
+
+    Shared by the local pipeline and the Ray one, so copies, `save_every`, progress, the failure
+    of a file's copies and the final report behave the same whichever computed the vectors.
+    """
+
+    def __init__(self, index: VideoIndex, planned: list[_Planned], report: IndexReport, *, save_every: int,
+                 on_progress: Callable[[str, str, int], None] | None) -> None:
+        self.index, self.planned, self.report = index, planned, report
+        self.save_every, self.on_progress = save_every, on_progress
+        self.copies_of: dict[str, list[str]] = {}
+        for copy, original in report.copies.items():
+            self.copies_of.setdefault(original, []).append(copy)
+        self._since_save = 0
+
+    def commit(self, i: int, times: Sequence[tuple[float, float]], rows: Sequence[np.ndarray]) -> None:
+        """Store planned file `i`: its segments' (start_s, end_s) and one vector per segment."""
+        plan, report, index = self.planned[i], self.report, self.index
+        path = str(plan.path)
+        duration = float(times[-1][1]) if len(times) else 0.0
+        vectors = np.stack(rows)
+        try:
+            ids, removed = index.catalog.add_video(
+                index.record.id, content_hash=plan.content_hash, path=path, size=plan.size, duration_s=duration,
+                times=[(float(a), float(b)) for a, b in times], vectors=vectors, replaces=plan.replaces)
+        except DuplicateContent as exc:  # another process indexed the same content meanwhile
+            report.copies[path] = exc.path
+            if self.on_progress:
+                self.on_progress(path, "copy", 0)
+            return
+        index.add(ids, vectors, removed)
+        report.indexed.append(path)
+        report.segments += len(ids)
+        report.video_seconds += duration
+        self._since_save += 1
+        if self._since_save >= self.save_every:
+            index.save()
+            self._since_save = 0
+        if self.on_progress:
+            self.on_progress(path, "indexed", len(ids))
+
+    def fail(self, i: int, error: Exception | str) -> None:
+        """Report planned file `i` as failed (and each copy of it: identical bytes fail identically)."""
+        report, path = self.report, str(self.planned[i].path)
+        report.failures.append(Failure(path, str(error)))
+        for copy in self.copies_of.get(path, []):
+            del report.copies[copy]
+            report.failures.append(Failure(copy, f"{copy}: the same content as {path}, which failed: {error}"))
+        if self.on_progress:
+            self.on_progress(path, "failed", 0)
+
+    def abort(self) -> None:
+        """On the way out of a failed or interrupted run: save what was committed."""
+        _save_committed(self.index)
+
+    def finish(self, started: float, *, stopped: bool) -> IndexReport:
+        """Save FAISS and complete the report: what is still pending, how long it took."""
+        report = self.report
+        self.index.save()
+        report.stopped = stopped
+        finished = set(report.indexed) | set(report.copies) | {f.path for f in report.failures}
+        report.pending += [str(p.path) for p in self.planned if str(p.path) not in finished]
+        report.wall_seconds = time.perf_counter() - started
+        return report
 
 
 def _plan(index: VideoIndex, paths: Sequence[str | Path], report: IndexReport,

@@ -40,6 +40,15 @@ def index_cmd(
     device: DeviceOption = None,
     home: HomeOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print time spent per stage.")] = False,
+    ray: Annotated[Optional[str], typer.Option(
+        "--ray", metavar="auto|local|ray://HOST:PORT",
+        help="Decode and encode on a Ray cluster (the distributed extra): auto joins a running one (else starts "
+             "a local one), local starts one here, ray://HOST:PORT connects as a client. Files must be at the "
+             "same path on every node.")] = None,
+    ray_actors: Annotated[Optional[int], typer.Option(
+        "--ray-actors", min=1, help="With --ray: encoder actors (default: one per GPU, else one per 4 CPUs).")] = None,
+    ray_batch_size: Annotated[Optional[int], typer.Option(
+        "--ray-batch-size", min=1, help="With --ray: windows per encoder call (default: OPENVID_BATCH_SIZE, 32).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Index videos for search; content already indexed (the same file, or a copy) is skipped.
@@ -47,6 +56,9 @@ def index_cmd(
     Ctrl-C stops cleanly after the videos in flight (exit code 130; 143 on SIGTERM): what was
     indexed is saved and the same command finishes the job. An existing index keeps its own
     --window, --stride and --factory; for others, give a new --index name.
+
+    With --ray, the same job runs on a Ray cluster (docs/distributed.md); what it runs with (actors,
+    batch size, the cluster's CPUs and GPUs) is printed on stderr at the start.
 
     Example: openvid index ~/archive --index archive --model clip
     """
@@ -65,7 +77,13 @@ def index_cmd(
             bar.update(task, advance=1, description=f"{status}: {Path(path).name}",
                        rate=f"{counts['segments']} segments, {rate:.1f}/s")
 
-        report = engine.index_videos(paths, index, factory=factory, on_progress=progress, stop=stop)
+        def started_on(plan) -> None:
+            err.print(plan.describe() + " (--ray-actors, --ray-batch-size)", highlight=False, markup=False,
+                      soft_wrap=True)
+
+        report = engine.index_videos(paths, index, factory=factory, on_progress=progress, stop=stop, ray=ray,
+                                     ray_actors=ray_actors, ray_batch_size=ray_batch_size,
+                                     on_start=started_on if ray is not None else None)
     if as_json:
         emit_json(report)
     else:
