@@ -53,6 +53,11 @@ DB_FILENAME = "openvid.db"  # the store's file (openvid.store.db names the same 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 DTYPE_CHOICES = ("auto", "float32", "float16", "bfloat16")
 DECODER_CHOICES = ("auto", "decord", "pyav")
+# What runs an encoder's network forward (openvid.encoders.runtime): "auto" is ONNX Runtime on a CPU
+# where onnxruntime is installed and the export verifies against torch, torch elsewhere (CUDA keeps
+# torch fp16); "openvino-int8" (weight-only int8) is opt-in only: its accuracy on real weights was
+# not measured here.
+RUNTIME_CHOICES = ("auto", "torch", "onnx", "openvino", "openvino-int8")
 
 # environment variable -> (field name, parser)
 _ENV: dict[str, tuple[str, Any]] = {
@@ -62,6 +67,8 @@ _ENV: dict[str, tuple[str, Any]] = {
     "OPENVID_MODEL": ("model", str),
     "OPENVID_BATCH_SIZE": ("batch_size", int),
     "OPENVID_DECODER": ("decoder", str),
+    "OPENVID_RUNTIME": ("runtime", str),
+    "OPENVID_THREADS": ("threads", int),
 }
 
 
@@ -129,6 +136,10 @@ class Settings:
     dtype: str = "auto"
     batch_size: int = 32
     decoder: str = "auto"
+    runtime: str = "auto"
+    # Intra-op threads of an ONNX Runtime / OpenVINO encoder; None: torch's count (torch.get_num_threads(),
+    # which follows OMP_NUM_THREADS), so both runtimes use the cores the same way.
+    threads: int | None = None
     window_s: float | None = None
     stride_s: float | None = None
     home_source: str = field(default="", compare=False)  # how `home` was chosen (HomeChoice.reason)
@@ -145,6 +156,9 @@ class Settings:
         _check_choice("device", self.device.split(":")[0], DEVICE_CHOICES)
         _check_choice("dtype", self.dtype, DTYPE_CHOICES)
         _check_choice("decoder", self.decoder, DECODER_CHOICES)
+        _check_choice("runtime", self.runtime, RUNTIME_CHOICES)
+        if self.threads is not None and self.threads < 1:
+            raise UsageError(f"{opt('threads')} must be at least 1, got {self.threads}")
         if self.batch_size < 1:
             raise UsageError(f"{opt('batch_size')} must be at least 1, got {self.batch_size}")
         for name in ("window_s", "stride_s"):
@@ -283,6 +297,10 @@ def describe(settings: Settings, resolve: bool = False, environ: Mapping[str, st
         "dtype_chosen_by": origin("OPENVID_DTYPE", settings.dtype, "auto"),
         "batch_size": settings.batch_size,
         "decoder": settings.decoder,
+        "runtime": settings.runtime,
+        "runtime_chosen_by": origin("OPENVID_RUNTIME", settings.runtime, "auto"),
+        "runtime_plan": runtime_plan(settings.runtime),
+        "threads": settings.threads,
         "hub_offline": environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"),
         "hub_cache": _hub_cache(environ),
         "environment": {k: v for k, v in sorted(environ.items()) if k.startswith("OPENVID_")},
@@ -291,6 +309,7 @@ def describe(settings: Settings, resolve: bool = False, environ: Mapping[str, st
     if resolve:
         device, dtype = device_and_dtype(settings)
         info["device_resolved"], info["dtype_resolved"] = str(device), str(dtype).removeprefix("torch.")
+        info["runtime_resolved"] = resolve_runtime(settings.runtime, device, dtype)
     return info
 
 
@@ -309,5 +328,48 @@ def device_and_dtype(settings: Settings) -> tuple["torch.device", "torch.dtype"]
     return device, resolve_dtype(device, settings.dtype)
 
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_MODELS", "default_model", "HomeChoice", "Settings", "describe", "device_and_dtype", "find_home", "resolve_device",
+def onnxruntime_installed() -> bool:
+    """True when onnxruntime can be imported (checked without importing it)."""
+    from importlib.util import find_spec
+
+    return find_spec("onnxruntime") is not None
+
+
+def resolve_runtime(requested: str, device: "torch.device", dtype: "torch.dtype") -> str:
+    """The runtime an encoder's forward asks for on `device` with `dtype` (the export may still be
+    refused at verification: the encoder then runs torch and says why, once).
+
+    auto: ONNX Runtime on a CPU in float32 where onnxruntime is installed (2.25x torch eager on
+    ViT-B/32 here, cosine 1.00000 to torch), torch on CUDA (fp16 there) and for other dtypes. An
+    explicit ONNX or OpenVINO runtime is a CPU float32 runtime: asking for it elsewhere is an error.
+    """
+    import torch
+
+    _check_choice("runtime", requested, RUNTIME_CHOICES)
+    cpu_fp32 = device.type == "cpu" and dtype == torch.float32
+    if requested == "auto":
+        return "onnx" if cpu_fp32 and onnxruntime_installed() else "torch"
+    if requested != "torch" and not cpu_fp32:
+        raise UsageError(f"the runtime {requested!r} runs float32 on a CPU, not {str(dtype).removeprefix('torch.')} "
+                         f"on {device}; use {opt('runtime', 'torch')} there (OPENVID_RUNTIME)")
+    return requested
+
+
+def runtime_plan(requested: str) -> str:
+    """What `requested` runs in words, without importing torch (`openvid info` stays light)."""
+    if requested != "auto":
+        return requested
+    return "onnx on a CPU, torch on CUDA" if onnxruntime_installed() else "torch (onnxruntime is not installed)"
+
+
+def runtime_threads(settings: Settings) -> int:
+    """Intra-op threads for an ONNX Runtime / OpenVINO forward: `settings.threads`, else torch's count."""
+    if settings.threads:
+        return settings.threads
+    import torch
+
+    return torch.get_num_threads()
+
+
+__all__ = ["DEFAULT_MODEL", "RUNTIME_CHOICES", "resolve_runtime", "runtime_threads", "DEFAULT_MODELS", "default_model", "HomeChoice", "Settings", "describe", "device_and_dtype", "find_home", "resolve_device",
            "resolve_dtype", "resolve_home", "user_data_dir"]

@@ -24,6 +24,10 @@ well it does.
 - MobileCLIP (any open_clip tower with reparameterisable blocks): the same model before and after
   `timm.utils.reparameterize_model`, timed with `encode_image` on one preprocessed 16-frame batch.
 - with a CUDA GPU, fp16 GPU rates as well (skipped when there is none).
+- `--runtimes onnx,openvino,openvino-int8`: each runtime's towers (exported and verified first, the
+  export's time reported apart) against torch on the same clips: frames/s, one query's text p50
+  and the video vectors' lowest cosine to torch's; torch is timed just before and after each
+  runtime and the ratio is against the faster (`--runtimes-only` skips the torch table).
 
 `--record` writes `gflops` and `measured` into openvid/data/models/encoders.json for each encoder
 measured (with `--only`, those named; every other field and the file's formatting kept);
@@ -189,10 +193,65 @@ def text_latency_ms(encoder, runs: int = 10) -> float:
     return statistics.median(times) * 1000
 
 
-def settings(device: str, dtype: str, batch_size: int, home: Path):
+def settings(device: str, dtype: str, batch_size: int, home: Path, runtime: str = "torch"):
     from openvid.config import Settings
 
-    return Settings(home=home, device=device, dtype=dtype, batch_size=batch_size)
+    return Settings(home=home, device=device, dtype=dtype, batch_size=batch_size, runtime=runtime)
+
+
+@dataclass
+class RuntimeRow:
+    name: str
+    runtime: str
+    ran: str  # what the towers really ran on ("onnx", or "torch" where the export was refused)
+    frames_per_s: float
+    torch_frames_per_s: float  # torch measured just before and after, in the same run: the faster
+    text_ms: float
+    torch_text_ms: float
+    min_cosine: float  # of the video vectors, against torch's
+    export_s: float
+
+
+def measure_runtimes(spec, folder: Path, home: Path, runtimes: list[str], target_s: float) -> list[RuntimeRow]:
+    """Each runtime against torch on the same clips, torch timed just before and after each (the load
+    may change): frames/s of `encode_video`, one query's text p50, and the video vectors' cosine."""
+    from openvid.encoders import load_encoder
+
+    clip_unit = spec.cost_unit == "clip"
+    clip_len = spec.frames if clip_unit else FRAME_CLIP_LEN
+    clips_per_pass = max(1, PASS_FRAMES // clip_len)
+    reference = load_encoder(str(folder), settings("cpu", "float32", clips_per_pass, home, "torch"))
+    reference.frames_per_clip = clip_len
+    size = max(reference.image_size, reference.resize_to)
+    probe = random_clips(clips_per_pass, clip_len, size, seed=3)
+    expected = reference.encode_video(probe)
+    rows = []
+    for runtime in runtimes:
+        start = time.perf_counter()
+        encoder = load_encoder(str(folder), settings("cpu", "float32", clips_per_pass, home, runtime))
+        encoder.frames_per_clip = clip_len
+        ran = "/".join(sorted(set(encoder.runtimes(build=True).values())))
+        export_s = time.perf_counter() - start
+        got = encoder.encode_video(probe)
+        cosine = float(((got * expected).sum(1)).min())
+        before = speed(reference, clip_len, clips_per_pass, target_s)
+        rate = speed(encoder, clip_len, clips_per_pass, target_s)
+        after = speed(reference, clip_len, clips_per_pass, target_s)
+        torch_text, text = text_latency_ms(reference), text_latency_ms(encoder)
+        rows.append(RuntimeRow(spec.name, runtime, ran, rate * clip_len, max(before, after) * clip_len, text,
+                               torch_text, cosine, export_s))
+        print(f"  {runtime_table(rows[-1:])[1][0]} (load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
+        del encoder
+        gc.collect()
+    return rows
+
+
+def runtime_table(rows: list[RuntimeRow]) -> tuple[list[str], list[list[str]]]:
+    header = ["encoder", "runtime", "ran on", "frames/s", "torch frames/s", "vs torch", "text p50 ms",
+              "torch text p50 ms", "text vs torch", "min cosine to torch", "export + verify s"]
+    return header, [[r.name, r.runtime, r.ran, _fmt(r.frames_per_s), _fmt(r.torch_frames_per_s),
+                     f"{r.frames_per_s / r.torch_frames_per_s:.2f}×", f"{r.text_ms:.1f}", f"{r.torch_text_ms:.1f}",
+                     f"{r.torch_text_ms / r.text_ms:.2f}×", f"{r.min_cosine:.6f}", f"{r.export_s:.0f}"] for r in rows]
 
 
 def measure(spec, folder: Path, home: Path, target_s: float, gpu: bool) -> Result:
@@ -391,6 +450,10 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated encoder names (clip is always measured)")
     parser.add_argument("--record", action="store_true", help="write the figures into encoders.json")
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    parser.add_argument("--runtimes", default="",
+                        help="also measure these runtimes against torch (e.g. onnx,openvino,openvino-int8); "
+                             "`--runtimes only` skips the torch table")
+    parser.add_argument("--runtimes-only", action="store_true", help="measure only the runtime table")
     parser.add_argument("--target-s", type=float, default=5.0,
                         help="about how long one timed call should take (it holds 1 to 8 forward passes)")
     args = parser.parse_args()
@@ -416,8 +479,22 @@ def main() -> None:
     skipped: list[tuple[str, str]] = []
     work = Path(tempfile.mkdtemp(prefix="bench-encoders-"))
     probe: BaselineProbe | None = None
+    runtimes = [r.strip() for r in args.runtimes.split(",") if r.strip()]
+    runtime_rows: list[RuntimeRow] = []
     try:
-        for spec in specs:
+        for spec in specs if runtimes else []:
+            folder, home = work / spec.name, work / "home"
+            print(f"{spec.name}: runtimes {', '.join(runtimes)}…", file=sys.stderr, flush=True)
+            try:
+                build_folder(spec, folder)
+                runtime_rows += measure_runtimes(spec, folder, home, runtimes, args.target_s)
+            except Exception as exc:  # noqa: BLE001
+                skipped.append((spec.name, f"runtimes: {type(exc).__name__}: {exc}"))
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+                shutil.rmtree(home / "exports", ignore_errors=True)
+                gc.collect()
+        for spec in specs if not args.runtimes_only else []:
             folder, home = work / spec.name, work / "home"
             t0 = time.perf_counter()
             print(f"{spec.name}: building and measuring…", file=sys.stderr, flush=True)
@@ -457,8 +534,14 @@ def main() -> None:
     print(title)
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; "
           f"{time.perf_counter() - started:.0f} s in all; GPU: {torch.cuda.get_device_name(0) if gpu else 'none'}")
-    header, rows = table_rows(results, gpu)
-    print_table(header, rows, args.markdown, title)
+    if results:
+        header, rows = table_rows(results, gpu)
+        print_table(header, rows, args.markdown, title)
+    if runtime_rows:
+        print()
+        print("runtimes against torch (each ratio from rates measured back to back in this run):")
+        header, rows = runtime_table(runtime_rows)
+        print_table(header, rows, args.markdown, "runtimes", left=("encoder", "runtime", "ran on"))
     if reparams:
         print()
         print("MobileCLIP reparameterisation (`timm.utils.reparameterize_model`), "

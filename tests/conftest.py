@@ -18,6 +18,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = _EMPTY_HF_HOME
 os.environ["TORCH_HOME"] = _EMPTY_TORCH_HOME  # torchvision / pytorchvideo weights: an empty cache
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests run the towers on torch unless they ask for a runtime: an ONNX export costs seconds per tiny
+# model, and tests/test_encoders_runtime.py holds every runtime (and "auto") to torch's numbers.
+os.environ.setdefault("OPENVID_RUNTIME", "torch")
 
 pytest_plugins = [
     "fixtures_media", "fixtures_models", "fixtures_store",

@@ -253,8 +253,9 @@ def info_cmd(
         _list_indexes(engine, as_json)
         return
     info = engine.index_info(index)
+    runtime = _runtime_info(engine)
     if as_json:
-        emit_json(info)
+        emit_json({**info, "runtime": runtime})
         return
     record, vectors = info["index"], info["vectors"]
     out.print(f"[bold]{record.name}[/]: {info['videos']} videos, {info['segments']} segments, "
@@ -265,6 +266,17 @@ def info_cmd(
     waiting = f", {vectors.tombstones} removed awaiting compaction (`openvid compact`)" if vectors.tombstones else ""
     out.print(f"vectors: {vectors.type} ({vectors.factory}, {how}), {vectors.count} live{waiting}, "
               f"ef_search {vectors.ef_search}" + (", on GPU" if vectors.gpu else ""))
+    out.print(f"encoder runtime: {runtime['runtime']} ({runtime['runtime_chosen_by']}): {runtime['runtime_plan']}",
+              highlight=False)
+
+
+def _runtime_info(engine) -> dict:
+    """The encoder runtime a search or an index update runs with (read without importing torch;
+    `openvid config --resolve` says what it becomes on this machine)."""
+    from openvid.config import describe
+
+    info = describe(engine.settings)
+    return {key: info[key] for key in ("runtime", "runtime_chosen_by", "runtime_plan", "threads")}
 
 
 def _list_indexes(engine, as_json: bool) -> None:

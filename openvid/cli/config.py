@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, home_line, out
+from openvid.cli.common import (
+    DeviceOption,
+    HomeOption,
+    JsonOption,
+    ModelOption,
+    RuntimeOption,
+    emit_json,
+    home_line,
+    out,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -19,12 +28,13 @@ def register(app: typer.Typer) -> None:
 def config_cmd(
     model: ModelOption = None,
     device: DeviceOption = None,
+    runtime: RuntimeOption = None,
     home: HomeOption = None,
     resolve: Annotated[bool, typer.Option(
-        "--resolve", help="Also say what device and dtype 'auto' becomes on this machine (imports torch).")] = False,
+        "--resolve", help="Also say what device, dtype and runtime 'auto' become on this machine (imports torch).")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Show the home folder in use and how it was chosen, the default model, device, dtype and versions.
+    """Show the home folder in use and how it was chosen, the default model, device, dtype, runtime and versions.
 
     The home is --home, else OPENVID_HOME, else the nearest indexes/ folder holding openvid.db in the
     current directory or its parents, else the user data folder.
@@ -33,7 +43,7 @@ def config_cmd(
     """
     from openvid.config import Settings, describe
 
-    settings = Settings.from_env(model=model, device=device, home=home)
+    settings = Settings.from_env(model=model, device=device, runtime=runtime, home=home)
     info = describe(settings, resolve=resolve)
     if as_json:
         emit_json(info)
@@ -45,6 +55,11 @@ def config_cmd(
         device_line += f"; here that is {info['device_resolved']} / {info['dtype_resolved']}"
     out.print(device_line, highlight=False, soft_wrap=True, markup=False)
     out.print(f"batch size {info['batch_size']}, decoder {info['decoder']}", highlight=False, soft_wrap=True, markup=False)
+    runtime_line = f"runtime: {info['runtime']} ({info['runtime_chosen_by']})"
+    if resolve:
+        runtime_line += f"; here that is {info['runtime_resolved']}"
+    threads = info["threads"] or "torch's count"
+    out.print(f"{runtime_line}, threads: {threads}", highlight=False, soft_wrap=True, markup=False)
     out.print(f"hub cache: {info['hub_cache']}" + (" (offline: HF_HUB_OFFLINE)" if info["hub_offline"] else ""),
               highlight=False, soft_wrap=True, markup=False)
     for name, value in info["environment"].items():

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from openvid.cli.common import JsonOption, emit_json, err, out, say_error
+from openvid.cli.common import HomeOption, JsonOption, RuntimeOption, emit_json, err, out, say_error
 
 app = typer.Typer(help="List and download encoder and head checkpoints.", no_args_is_help=True)
 
@@ -107,3 +107,36 @@ def models_pull(
         say_error("failed:", f"{len(failed)} of {len(names)}: {', '.join(failed)}")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("export")
+def models_export(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Registered encoder name, hub id, or local folder.")],
+    runtime: RuntimeOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Export an encoder's towers for a runtime ahead of use, verified against torch (kept in HOME/exports).
+
+    Without it the first run on that runtime exports them. A tower whose export does not match torch
+    (cosine below 0.99999 in float32) is refused with a warning and runs torch: the JSON says which.
+    Example: openvid models export mobileclip2-s0 --runtime onnx
+    """
+    from openvid.config import Settings
+    from openvid.encoders import load_encoder
+
+    settings = Settings.from_env(runtime=runtime, home=home, device="cpu")
+    with err.status(f"exporting {name}…"):
+        encoder = load_encoder(name, settings)
+        towers = encoder.runtimes(build=True)
+    built = getattr(encoder, "_towers", {})
+    rows = {tower: {"runtime": ran, "min_cosine": getattr(built.get(tower), "min_cosine", None),
+                    "reason": getattr(built.get(tower), "reason", "")} for tower, ran in towers.items()}
+    if as_json:
+        emit_json({"name": name, "identity": encoder.identity, "asked": encoder.runtime,
+                   "exports": str(settings.home / "exports"), "towers": rows})
+        return
+    for tower, row in rows.items():
+        cosine = f", min cosine to torch {row['min_cosine']:.6f}" if row["min_cosine"] is not None else ""
+        why = f" ({row['reason']})" if row["reason"] else ""
+        out.print(f"{name} {tower}: {row['runtime']}{cosine}{why}", highlight=False, soft_wrap=True, markup=False)

@@ -14,8 +14,10 @@ the module under "families" in encoders.json so it is imported when one of its m
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -25,6 +27,7 @@ from openvid.registry import Figure, Registry, spec_from_entry
 if TYPE_CHECKING:  # pragma: no cover
     from openvid.config import Settings
     from openvid.encoders.resolve import ModelRef
+    from openvid.encoders.runtime import Tower, TowerSpec
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class Encoder(ABC):
     resize_to: int
     window_s: float = 4.0  # default segment length; frames_per_clip frames are sampled from each
     text_feature_kind: str = "unit"  # what text_features returns; part of a text cache's key
+    # The runtime the towers were asked to run on (`use_runtime`; "torch" until then). A tower whose
+    # export fails or differs from torch runs torch instead: `runtimes()` says what each one runs.
+    runtime: str = "torch"
 
     def __init__(self, model, tokenizer, transform, identity: str, name: str, device, dtype,
                  batch_size: int = 8, spec: EncoderSpec | None = None) -> None:
@@ -156,6 +162,55 @@ class Encoder(ABC):
     @abstractmethod
     def pull(cls, ref: "ModelRef") -> str:
         """Download the checkpoint into the local cache; returns where it landed."""
+
+    # -- runtimes (openvid.encoders.runtime) -------------------------------------------------------
+    def tower_specs(self) -> dict[str, Callable[[], "TowerSpec"]]:
+        """The forwards a runtime other than torch can run, by tower name ("image", "video", "text"),
+        each built on demand. A family that exports none returns {} and always runs torch."""
+        return {}
+
+    def use_runtime(self, settings: "Settings") -> None:
+        """Run the towers on `settings.runtime` (resolved for this encoder's device and dtype), with
+        exports kept under `settings.home`. Towers are built on first use (a search never exports
+        the video tower)."""
+        from openvid.config import resolve_runtime, runtime_threads
+
+        runtime = resolve_runtime(settings.runtime, self.device, self.dtype)
+        if runtime != "torch" and not self.tower_specs():
+            from openvid.encoders.runtime import warn_fallback
+
+            warn_fallback(self.identity, "every", runtime, f"the {type(self).__name__} family exports no tower yet")
+            runtime = "torch"
+        self.runtime = runtime
+        self._runtime_home = Path(settings.home)
+        self._runtime_threads = runtime_threads(settings) if runtime != "torch" else 0
+        self._towers: dict[str, "Tower"] = {}
+
+    def tower(self, name: str) -> "Tower":
+        """The named tower on this encoder's runtime, built (exported, verified) once, thread-safely."""
+        towers = self.__dict__.setdefault("_towers", {})
+        if name in towers:
+            return towers[name]
+        lock = self.__dict__.setdefault("_tower_lock", threading.Lock())
+        with lock:
+            if name not in towers:
+                from openvid.encoders.runtime import build_tower
+
+                spec = self.tower_specs()[name]()
+                towers[name] = build_tower(spec, self.identity, self.runtime, getattr(self, "_runtime_home", Path(".")),
+                                           getattr(self, "_runtime_threads", 1))
+            return towers[name]
+
+    def runtimes(self, build: bool = False) -> dict[str, str]:
+        """What each tower runs on: the runtime asked for until it is built, then what it really runs
+        (`build=True` builds them all now: `openvid models export`, `openvid info`)."""
+        out = {}
+        for name in self.tower_specs():
+            if build or name in self.__dict__.get("_towers", {}):
+                out[name] = self.tower(name).runtime
+            else:
+                out[name] = self.runtime
+        return out or {"every": "torch"}
 
     def text_features(self, texts: Sequence[str]) -> np.ndarray:
         """What a text cache stores for this encoder: by default the unit text vectors.

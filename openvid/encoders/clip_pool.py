@@ -37,6 +37,7 @@ from openvid.encoders.hub import (
 )
 from openvid.encoders.preprocess import FrameTransform, batches, clip_frames
 from openvid.encoders.resolve import ModelRef
+from openvid.encoders.runtime.export import TowerSpec
 from openvid.errors import OpenvidError, UsageError
 
 _PRECISION = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
@@ -120,7 +121,8 @@ class ClipPoolEncoder(Encoder):
     @torch.inference_mode()
     def _encode_pixels(self, pixels: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
         size = (batch_size or self.batch_size) * self.frames_per_clip
-        out = [F.normalize(self.model.encode_image(chunk.to(self.device, self.dtype)).float(), dim=-1)
+        image = self.tower("image")
+        out = [F.normalize(image(chunk.to(self.device, self.dtype)).float(), dim=-1)
                for chunk in torch.split(pixels, size)]
         return torch.cat(out) if out else torch.zeros((0, self.dim))
 
@@ -144,9 +146,61 @@ class ClipPoolEncoder(Encoder):
     @torch.inference_mode()
     def _encode_text_batch(self, texts: list[str], cut: bool = True) -> torch.Tensor:
         tokens = self.tokenizer(texts).to(self.device)
-        if cut and _can_cut_padding(self.model, self.tokenizer):
-            return _encode_text_cut(self.model, tokens)
+        if _can_cut_padding(self.model, self.tokenizer):
+            if not cut:  # the padded forward, kept for comparison (scripts/bench_text.py)
+                return self.model.encode_text(tokens)
+            tokens = tokens[:, : _longest(tokens)]
+        return self.tower("text")(tokens)
+
+    # -- runtimes ------------------------------------------------------------------------------
+    def tower_specs(self) -> dict:
+        return {"image": self._image_spec, "text": self._text_spec}
+
+    def _image_spec(self) -> TowerSpec:
+        """`encode_image` over preprocessed pixels [B, 3, H, W], the batch axis free."""
+        height, width = self.transform.resize_size or (self.image_size, self.image_size)
+        generator = torch.Generator().manual_seed(0)
+        probes = [(torch.randn(n, 3, height, width, generator=generator),) for n in (2, 3)]
+        return TowerSpec("image", _ImageForward(self.model), ("pixels",), ("embeddings",), probes,
+                         {"pixels": {0: "batch"}, "embeddings": {0: "batch"}})
+
+    def _text_spec(self) -> TowerSpec:
+        """The text forward over token ids [B, L]: L free where the padding is cut (then the graph is
+        `_text_forward` over the cut tokens), else the tokenizer's fixed context (`encode_text`)."""
+        cut = _can_cut_padding(self.model, self.tokenizer)
+        probes = []
+        for texts in (["a dog catching a frisbee", "kickflip"], ["surfing", "a person slowly peeling an orange "
+                                                                  "at a kitchen table", "cooking pasta"]):
+            tokens = self.tokenizer(texts)
+            probes.append((tokens[:, : _longest(tokens)] if cut else tokens,))
+        module = _TextCutForward(self.model) if cut else _TextForward(self.model)
+        axes = {0: "batch", 1: "length"} if cut else {0: "batch"}
+        return TowerSpec("text", module, ("tokens",), ("embeddings",), probes,
+                         {"tokens": axes, "embeddings": {0: "batch"}})
+
+
+class _ImageForward(torch.nn.Module):
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_image(pixels)
+
+
+class _TextForward(_ImageForward):
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.model.encode_text(tokens)
+
+
+class _TextCutForward(_ImageForward):
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return _text_forward(self.model, tokens)
+
+
+def _longest(tokens: torch.Tensor) -> int:
+    """The longest real sequence of a padded batch (padding id 0)."""
+    return int((tokens != 0).sum(dim=1).max())
 
 
 def _text_tower(model):
@@ -187,17 +241,20 @@ def _can_cut_padding(model, tokenizer) -> bool:
 
 
 def _encode_text_cut(model, tokens: torch.Tensor) -> torch.Tensor:
-    """The text tower's own forward over tokens[:, :L], L the longest real sequence (padding id 0).
+    """The text tower's own forward over tokens[:, :L], L the longest real sequence (padding id 0)."""
+    return _text_forward(model, tokens[:, : _longest(tokens)])
 
-    The same steps as `CLIP.encode_text` / `TextTransformer.forward`, with the attention mask cut
-    to L (the libraries' masks are built for the full context).
+
+def _text_forward(model, tokens: torch.Tensor) -> torch.Tensor:
+    """The text tower over already-cut tokens [B, L]: the same steps as `CLIP.encode_text` /
+    `TextTransformer.forward`, with the positions and the attention mask cut to L (the libraries'
+    masks are built for the full context). L is read from the shape, so an export keeps it free.
     """
     from open_clip.transformer import text_global_pool
 
     tower = _text_tower(model)
     builtin = tower is model
-    length = int((tokens != 0).sum(dim=1).max())
-    tokens = tokens[:, :length]
+    length = tokens.shape[1]
     cast_dtype = tower.transformer.get_cast_dtype()
     x = tower.token_embedding(tokens).to(cast_dtype)
     x = x + tower.positional_embedding[:length].to(cast_dtype)

@@ -173,7 +173,10 @@ def load_encoder(model: str | ModelRef, settings: Settings | None = None) -> Enc
         from openvid.encoders.hub import ensure_downloadable
 
         ensure_downloadable(ref.checkpoint, download_url(ref), pull_hint(ref))
-    return get_family(ref.family).load(ref, settings or Settings.from_env())
+    settings = settings or Settings.from_env()
+    encoder = get_family(ref.family).load(ref, settings)
+    encoder.use_runtime(settings)  # the towers' runtime (torch, ONNX Runtime, OpenVINO): one place for every family
+    return encoder
 
 
 def is_cached(model: str | ModelRef) -> bool:

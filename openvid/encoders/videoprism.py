@@ -30,6 +30,7 @@ from openvid.encoders.base import Encoder, EncoderSpec, register_family
 from openvid.encoders.hub import identity_of, model_load_errors, videoprism_cached
 from openvid.encoders.preprocess import FrameTransform, batches, clip_frames, interpolation_of, resample_frames
 from openvid.encoders.resolve import ModelRef
+from openvid.encoders.runtime.export import TowerSpec
 from openvid.errors import ModelUnavailable
 
 # The authors' zero-shot temperature: google-deepmind/videoprism, colabs/videoprism_video_text_demo.ipynb,
@@ -113,8 +114,7 @@ class VideoPrismEncoder(Encoder):
 
     @torch.inference_mode()
     def _video_features(self, clips: Sequence) -> torch.Tensor:
-        pooled = self.model.get_video_features(pixel_values_videos=self.pixel_values(clips)).pooler_output
-        return pooled.reshape(len(clips), -1)  # the pooler keeps a query axis: [B, 1, D]
+        return self.tower("video")(self.pixel_values(clips))
 
     def text_inputs(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         """Token ids and mask padded to the longest text (at most the processor's 64 tokens).
@@ -127,7 +127,30 @@ class VideoPrismEncoder(Encoder):
 
     @torch.inference_mode()
     def _text_features(self, texts: Sequence[str]) -> torch.Tensor:
-        return self.model.get_text_features(**self.text_inputs(texts)).pooler_output
+        tokens = self.text_inputs(texts)
+        return self.tower("text")(tokens["input_ids"], tokens["attention_mask"])
+
+    # -- runtimes ------------------------------------------------------------------------------
+    def tower_specs(self) -> dict:
+        return {"video": self._video_spec, "text": self._text_spec}
+
+    def _video_spec(self) -> TowerSpec:
+        """`get_video_features` over pixels [B, T, 3, H, W] in [0, 1] (batch free), pooled [B, D]."""
+        generator = torch.Generator().manual_seed(0)
+        side = self.transform.resize_size or (self.image_size, self.image_size)
+        probes = [(torch.rand(n, self.frames_per_clip, 3, *side, generator=generator),) for n in (1, 2)]
+        return TowerSpec("video", _VideoForward(self.model), ("pixels",), ("embeddings",), probes,
+                         {"pixels": {0: "batch"}, "embeddings": {0: "batch"}})
+
+    def _text_spec(self) -> TowerSpec:
+        """`get_text_features` over (input_ids, attention_mask) [B, L], both axes free (see the module docstring)."""
+        probes = []
+        for texts in (["a video of a dog", "kickflip"], ["surfing", "a person slowly peeling an orange", "cooking"]):
+            tokens = self.text_inputs(texts)
+            probes.append((tokens["input_ids"], tokens["attention_mask"]))
+        axes = {0: "batch", 1: "length"}
+        return TowerSpec("text", _TextForward(self.model), ("input_ids", "attention_mask"), ("embeddings",), probes,
+                         {"input_ids": axes, "attention_mask": axes, "embeddings": {0: "batch"}})
 
     def encode_video(self, clips: Sequence, batch_size: int | None = None) -> np.ndarray:
         out = [self._video_features(chunk) for chunk in batches(list(clips), batch_size or self.batch_size)]
@@ -172,3 +195,18 @@ def _unit_numpy(chunks: list[torch.Tensor], dim: int) -> np.ndarray:
         return np.zeros((0, dim), np.float32)
     x = torch.cat(chunks).float()
     return torch.nn.functional.normalize(x, dim=-1).cpu().numpy()
+
+
+class _VideoForward(torch.nn.Module):
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        pooled = self.model.get_video_features(pixel_values_videos=pixels).pooler_output
+        return pooled.reshape(pixels.shape[0], -1)  # the pooler keeps a query axis: [B, 1, D]
+
+
+class _TextForward(_VideoForward):
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model.get_text_features(input_ids=input_ids, attention_mask=attention_mask).pooler_output

@@ -17,6 +17,7 @@ from openvid.encoders.base import Encoder, EncoderSpec, LabelSimilarity, TextFea
 from openvid.encoders.hub import identity_of, model_load_errors, xclip_cached
 from openvid.encoders.preprocess import FrameTransform, batches, clip_frames, interpolation_of, resample_frames
 from openvid.encoders.resolve import ModelRef
+from openvid.encoders.runtime.export import TowerSpec
 
 
 @register_family("xclip")
@@ -88,21 +89,37 @@ class XClipEncoder(Encoder):
 
         The same steps as `XCLIPModel.forward`, kept so `score` needs no second vision pass.
         """
-        m = self.model
-        pixel_values = self.pixel_values(clips)
-        batch, frames = pixel_values.shape[:2]
-        vision = m.vision_model(pixel_values=pixel_values.flatten(0, 1))
-        cls_features = m.visual_projection(vision[1]).view(batch, frames, -1)
-        video_embeds = m.mit(cls_features)[1]
-        img_features = m.prompts_visual_layernorm(vision[0][:, 1:, :]) @ m.prompts_visual_projection
-        img_features = img_features.view(batch, frames, -1, video_embeds.shape[-1]).mean(dim=1)
-        return video_embeds, img_features
+        return self.tower("video")(self.pixel_values(clips))
+
+    def text_inputs(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(input_ids, attention_mask) padded to the batch's longest text."""
+        tokens = self.tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt")
+        return tokens["input_ids"].to(self.device), tokens["attention_mask"].to(self.device)
 
     @torch.inference_mode()
     def _text_features(self, texts: Sequence[str]) -> torch.Tensor:
-        tokens = self.tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt")
-        tokens = {k: v.to(self.device) for k, v in tokens.items()}
-        return self.model.get_text_features(**tokens).pooler_output
+        return self.tower("text")(*self.text_inputs(texts))
+
+    # -- runtimes ------------------------------------------------------------------------------
+    def tower_specs(self) -> dict:
+        return {"video": self._video_spec, "text": self._text_spec}
+
+    def _video_spec(self) -> TowerSpec:
+        """The vision pass over pixels [B, T, 3, S, S] (batch free): video embeds and prompt features."""
+        generator = torch.Generator().manual_seed(0)
+        shape = (self.frames_per_clip, 3, self.image_size, self.image_size)
+        probes = [(torch.randn(n, *shape, generator=generator),) for n in (1, 2)]
+        return TowerSpec("video", _VideoForward(self.model), ("pixels",), ("video_embeds", "img_features"), probes,
+                         {"pixels": {0: "batch"}, "video_embeds": {0: "batch"}, "img_features": {0: "batch"}})
+
+    def _text_spec(self) -> TowerSpec:
+        """`get_text_features` over (input_ids, attention_mask) [B, L], both axes free (padding to the
+        longest text is what the processor does too)."""
+        probes = [self.text_inputs(texts) for texts in (["a dog catching a frisbee", "kickflip"],
+                                                        ["surfing", "a person slowly peeling an orange", "cooking"])]
+        axes = {0: "batch", 1: "length"}
+        return TowerSpec("text", _TextForward(self.model), ("input_ids", "attention_mask"), ("projection",), probes,
+                         {"input_ids": axes, "attention_mask": axes, "projection": {0: "batch"}})
 
     def encode_video(self, clips: Sequence, batch_size: int | None = None) -> np.ndarray:
         out = [self._video_features(chunk)[0] for chunk in batches(list(clips), batch_size or self.batch_size)]
@@ -172,3 +189,26 @@ def _unit_numpy(chunks: list[torch.Tensor], dim: int) -> np.ndarray:
         return np.zeros((0, dim), np.float32)
     x = torch.cat(chunks).float()
     return torch.nn.functional.normalize(x, dim=-1).cpu().numpy()
+
+
+class _VideoForward(torch.nn.Module):
+    """The same steps as `XCLIPModel.forward`'s vision side, kept so `score` needs no second vision pass."""
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        m = self.model
+        batch, frames = pixel_values.shape[:2]
+        vision = m.vision_model(pixel_values=pixel_values.flatten(0, 1))
+        cls_features = m.visual_projection(vision[1]).view(batch, frames, -1)
+        video_embeds = m.mit(cls_features)[1]
+        img_features = m.prompts_visual_layernorm(vision[0][:, 1:, :]) @ m.prompts_visual_projection
+        img_features = img_features.view(batch, frames, -1, video_embeds.shape[-1]).mean(dim=1)
+        return video_embeds, img_features
+
+
+class _TextForward(_VideoForward):
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model.get_text_features(input_ids=input_ids, attention_mask=attention_mask).pooler_output
