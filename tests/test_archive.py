@@ -38,7 +38,7 @@ def _engine(tiny_model_dirs, home, **kw) -> Engine:
 def _brute_force(engine: Engine, query: np.ndarray, index: str = "default"):
     target = engine.open_index(index)
     ids = engine.catalog.segment_ids(target.record.id)
-    scores = engine.catalog.vectors(ids, target.record.dim) @ query
+    scores = target.stored_vectors(ids) @ query  # what the FAISS copy holds (the catalog keeps float16)
     return ids, scores
 
 
@@ -125,7 +125,7 @@ def test_label_filter_uses_zero_shot_labels(tiny_model_dirs, tmp_path, archive):
     # normalised text vector of its one prompt
     target = engine.open_index()
     ids = engine.catalog.segment_ids(target.record.id)
-    stored = engine.catalog.vectors(ids, target.record.dim)
+    stored = target.stored_vectors(ids)  # the FAISS copy (exact; the catalog keeps float16)
     text = engine.encoder.encode_text([f"a video of {label}." for label in labels])
     text = text / np.linalg.norm(text, axis=1, keepdims=True)
     cosines = stored @ text.T
@@ -208,7 +208,9 @@ def test_check_fix_rebuilds_a_damaged_vector_folder_from_the_catalog(tiny_model_
     assert run(["check", "--fix", "--home", str(home)]) == 0
     after = _engine(tiny_model_dirs, home).search("a video", k=5)
     assert [(h.path, h.start_s, h.end_s) for h in after] == [(h.path, h.start_s, h.end_s) for h in before]
-    assert np.allclose([h.score for h in after], [h.score for h in before], atol=1e-5)
+    # rebuilt from the catalog's float16 copies: each element is within 2**-11 of its float32 value
+    # (relative), so a cosine of unit vectors moves by at most about 2 × 2**-11 (rounding, renormalising)
+    assert np.allclose([h.score for h in after], [h.score for h in before], atol=1e-3)
     assert _engine(tiny_model_dirs, home).check().ok
 
 
@@ -277,7 +279,7 @@ def test_xclip_rerank_orders_by_the_exact_score(tiny_model_dirs, tmp_path, archi
     hits = engine.search(query, index="x", k=3, rerank=6)
     target = engine.open_index("x")
     ids = engine.catalog.segment_ids(target.record.id)
-    plain = engine.catalog.vectors(ids, target.record.dim) @ engine.encoder.encode_text([query])[0]
+    plain = target.stored_vectors(ids) @ engine.encoder.encode_text([query])[0]
     top6 = [engine.catalog.segments(ids)[int(i)] for i in ids[np.argsort(-plain)[:6]]]
     clips = [load_clip(r.path, r.start_s, r.end_s, frames=8, short_side=224) for r in top6]
     exact = engine.encoder.rerank(query, clips) / engine.encoder.logit_scale

@@ -203,13 +203,17 @@ def own_segments(index: VideoIndex, path: str, start_s: float, end_s: float) -> 
 
 def label_filter_ids(index: VideoIndex, candidate_ids: np.ndarray, label_vectors: np.ndarray,
                      labels: list[str], wanted: str) -> np.ndarray:
-    """Segments whose zero-shot top label (by cosine with the stored vectors) is `wanted`."""
+    """Segments whose zero-shot top label (by cosine with the stored vectors) is `wanted`.
+
+    The vectors come from the FAISS copy (exact float32) where it holds them, else the catalog's
+    float16 copy (`VideoIndex.stored_vectors`): a segment whose top two labels are nearly tied
+    would otherwise flip on rounding."""
     if wanted not in labels:
         raise UsageError(f"label {wanted!r} is not an enabled leaf label of that taxonomy")
     target = labels.index(wanted)
     keep = []
     for start in range(0, len(candidate_ids), 4096):
         chunk = candidate_ids[start : start + 4096]
-        vectors = index.catalog.vectors(chunk, index.record.dim)
+        vectors = index.stored_vectors(chunk)
         keep.append(chunk[np.argmax(vectors @ label_vectors.T, axis=1) == target])
     return np.concatenate(keep) if keep else np.zeros(0, np.int64)

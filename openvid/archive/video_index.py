@@ -5,6 +5,13 @@ On disk: the catalog lives in the home folder's SQLite file, the vectors in `<ho
 catalog is the truth: opening an index compares the FAISS ids with the catalog's segment ids
 and patches FAISS from the stored vectors (adds what is missing, removes what is extra), so an
 index killed at any moment opens consistent and has lost at most the videos in flight.
+
+Vectors are kept once at full precision: the FAISS copy holds the encoder's float32 (or a lossy
+code plus a float32 side copy), the catalog a float16 copy for repairs (half the bytes; a repair
+from it gives the same search results, `tests/test_index_storage.py`). The catalog cannot be the
+FAISS file alone: it commits each video in its own transaction while the FAISS file is saved only
+every few dozen videos, and that is what bounds a crash's loss to the videos in flight.
+`stored_vectors` reads a segment's vector from the FAISS copy first for that reason.
 """
 
 from __future__ import annotations
@@ -111,6 +118,22 @@ class VideoIndex:
             self.vectors.add(state.missing, self.catalog.vectors(state.missing, self.record.dim))
         return state
 
+    def stored_vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The float32 vectors of these segments, as exact as this index keeps them.
+
+        From the FAISS copy where it holds them (the encoder's float32 as added), else from the
+        catalog's float16 copy (segments committed after this index was opened). Unknown ids raise
+        `VideoIndexError`.
+        """
+        ids = np.asarray(ids, np.int64).reshape(-1)
+        held = self.vectors.holds(ids)
+        out = np.empty((len(ids), self.record.dim), np.float32)
+        if held.any():
+            out[held] = self.vectors.reconstruct(ids[held])
+        if not held.all():
+            out[~held] = self.catalog.vectors(ids[~held], self.record.dim)
+        return out
+
     def add(self, ids: np.ndarray, vectors: np.ndarray, removed: np.ndarray | None = None) -> None:
         if removed is not None and len(removed):
             self.vectors.remove(removed)
@@ -123,7 +146,13 @@ class VideoIndex:
 
     def compact(self) -> int:
         """Drop removed vectors from the FAISS file for good (HNSW keeps them as tombstones) and
-        save; returns how many were dropped."""
+        save; returns how many were dropped.
+
+        Also rewrites the catalog's float32 vectors of an older catalog as float16 (a storage
+        change, so here and not in `openvid check --fix`, which only repairs; reading works either
+        way). Nothing in FAISS changes with it: its copy stays float32.
+        """
+        self.catalog.shrink_vectors(self.record.id, self.record.dim)
         dropped = self.vectors.compact()
         if dropped:
             self.save()

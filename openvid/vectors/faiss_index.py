@@ -20,9 +20,11 @@ training. Flat costs 4.7-5.2 ms per query at 50,000 vectors, the approximate bud
 linearly beyond.
 
 **Keeping vectors for rebuilds.** Flat and HNSW-over-Flat store the vectors exactly, so a rebuild
-reads them back with ``reconstruct_n``; nothing is stored twice. Index types whose FAISS storage is
-lossy (IVF, PQ, SQ) keep a float32 side copy (``.ids.npy`` + ``.vecs.npy`` beside the ``.faiss``,
-memory-mapped on ``load(mmap=True)``) so rebuilds and filtered exact search use the originals.
+reads them back with ``reconstruct_n``; nothing is stored twice at full precision (the catalog's
+copy, for rebuilding this file after damage, is float16: `openvid.store.catalog`). Index types
+whose FAISS storage is lossy (IVF, PQ, SQ) keep a float32 side copy (``.ids.npy`` + ``.vecs.npy``
+beside the ``.faiss``, memory-mapped on ``load(mmap=True)``) so rebuilds, filtered exact search and
+`reconstruct` use the originals.
 
 **Removal.** Flat and IVF remove natively (``remove_ids``). HNSW and other types cannot; their
 removed ids become tombstones: excluded at search by an ``IDSelectorNot`` inside FAISS (or, for
@@ -170,6 +172,26 @@ class VectorIndex:
     def ids(self) -> np.ndarray:
         """Live ids, ascending."""
         return np.setdiff1d(self._stored_sorted(), self._tomb, assume_unique=True)
+
+    def holds(self, ids: np.ndarray) -> np.ndarray:
+        """A boolean mask: which of ``ids`` are live in this index (cheap: the sorted ids are cached)."""
+        ids = check_ids(ids, "ids")
+        return isin_sorted(ids, self._stored_sorted()) & ~isin_sorted(ids, self._tomb)
+
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        """The float32 vectors of live ``ids``, exactly as added (n × dim, in the order asked).
+
+        From FAISS's own storage where it is exact (Flat, HNSW over Flat: ``reconstruct_batch``),
+        else from the side copy that lossy types keep; an id that is not live raises."""
+        ids = check_ids(ids, "ids")
+        absent = ids[~self.holds(ids)]
+        if absent.size:
+            raise VideoIndexError(f"ids {sample(absent)} are not in the index (never added, or removed)")
+        if not ids.size:
+            return np.empty((0, self.dim), np.float32)
+        if self._side is not None:
+            return np.ascontiguousarray(self._side.take(ids), dtype=np.float32)
+        return self._index.reconstruct_batch(ids)
 
     def info(self) -> IndexInfo:
         return IndexInfo(type=self._kind, factory=self._factory, auto=self.spec.auto, dim=self.dim, count=len(self),
@@ -325,10 +347,7 @@ class VectorIndex:
 
     def _exact(self, queries, k, allowed):
         """Brute force over the vectors of ``allowed`` (live ids)."""
-        if self._side is not None:
-            vectors = self._side.take(allowed)
-        else:
-            vectors = self._index.reconstruct_batch(allowed)
+        vectors = self.reconstruct(allowed)
         sims = queries @ vectors.T
         top = min(k, len(allowed))
         part = np.argpartition(-sims, top - 1, axis=1)[:, :top] if top < len(allowed) else np.tile(

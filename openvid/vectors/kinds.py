@@ -13,7 +13,9 @@ Kinds:
 - ``ivf``   — any factory whose core is an ``IndexIVF`` (``IVF1024,PQ64``, ``OPQ64,IVF4096,PQ64``):
   FAISS stores our ids natively and removes natively; ``nprobe`` per search; lossy storage.
 - ``other`` — anything else FAISS builds (``PQ64``, ``HNSW32_PQ16``, ``IVF1024,PQ64,RFlat``):
-  wrapped in ``IDMap2``; removals are tombstones; filters run by over-fetching.
+  wrapped in ``IDMap2``; removals are tombstones; filters run by over-fetching. A refine index
+  (``IVF4096,PQ64,Refine(SQfp16)``: PQ codes to find candidates, float16 copies to re-score them
+  exactly) re-scores ``REFINE_K_FACTOR`` candidates per hit asked for.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ import faiss
 from openvid.errors import UnknownChoice, VideoIndexError
 
 FLAT = "Flat"
+# Candidates a refine index (``…,Refine(SQfp16)``, ``…,RFlat``) re-scores per hit asked for. FAISS's
+# default of 1 re-scores only the k hits the codes chose, which re-ranks but finds nothing new; 8 took
+# IVF1024,PQ64 from recall@10 0.31 to 0.998 at 100k vectors, and 32 gave no more
+# (scripts/bench_scaling.py, docs/benchmarks.md "Index size and scaling").
+REFINE_K_FACTOR = 8
 GPU_CHOICES = ("auto", "never")
 GPU_MAX_K = 2048  # FAISS GPU indexes refuse larger k
 
@@ -114,6 +121,8 @@ def new_faiss_index(dim: int, factory: str, spec: IndexSpec) -> tuple[faiss.Inde
     if isinstance(sub, faiss.IndexHNSW):
         sub.hnsw.efConstruction = spec.ef_construction
         sub.hnsw.efSearch = spec.ef_search
+    if isinstance(sub, faiss.IndexRefine):  # saved with the index, so a loaded one keeps it
+        sub.k_factor = float(REFINE_K_FACTOR)
     return index, kind_of(index)
 
 
