@@ -94,8 +94,10 @@ class OpenVinoTower(Tower):
         import openvino as ov
 
         self.runtime = "openvino-int8" if int8 else "openvino"
+        # f32: the plugin would pick bf16 where the CPU has it; no pinning: on cores shared with the
+        # decoder (and other processes) pinned threads wait on each other instead of moving
         config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32",
-                  "PERFORMANCE_HINT": "LATENCY"}
+                  "PERFORMANCE_HINT": "LATENCY", "ENABLE_CPU_PINNING": False}
         self.compiled = ov.Core().compile_model(str(path), "CPU", config)
         self.inputs = list(inputs)
 
