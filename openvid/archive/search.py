@@ -18,7 +18,7 @@ from openvid.archive.video_index import VideoIndex
 from openvid.errors import UsageError, opt
 from openvid.media.clip_ref import parse_clip_ref
 from openvid.results import ToDict
-from openvid.store.catalog import SegmentRecord
+from openvid.store.catalog import Catalog, SegmentRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from openvid.context import RunContext
