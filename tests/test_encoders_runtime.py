@@ -231,3 +231,14 @@ def test_an_index_built_on_one_runtime_answers_the_same_on_another(key, model_di
     assert [[(h.path, h.start_s) for h in other.search(q, k=3)] for q in queries] == on_onnx
     assert built.encoder.runtimes(build=True) == {name: "onnx" for name in built.encoder.tower_specs()}
     assert other.encoder.runtime == "torch"
+
+
+def test_models_export_makes_and_reports_the_towers(model_dir, exports_home, encoder, capsys):
+    from openvid.cli import run
+
+    encoder("clip", "onnx").runtimes(build=True)  # the module's exports: the command finds them made
+    assert run(["models", "export", str(model_dir("clip")), "--runtime", "onnx", "--home", str(exports_home),
+                "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {name: row["runtime"] for name, row in report["towers"].items()} == {"image": "onnx", "text": "onnx"}
+    assert all(row["min_cosine"] >= 0.99999 and not row["reason"] for row in report["towers"].values())
