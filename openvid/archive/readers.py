@@ -106,14 +106,14 @@ class SegmentPlaces:
         at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
         known = self.ids[at] == wanted
         at, wanted = at[known], wanted[known]
-        places = catalog.video_places(self.video_ids[at].tolist())
+        video_ids = self.video_ids[at].tolist()  # plain ints and floats: numpy scalars cost per element
+        places = catalog.video_places(video_ids)
         out: dict[int, SegmentRecord] = {}
-        for segment_id, i in zip(wanted.tolist(), at.tolist()):
-            video_id = int(self.video_ids[i])
-            if video_id in places:  # else removed since: like a segment the catalog no longer has
-                path, duration = places[video_id]
-                out[segment_id] = SegmentRecord(segment_id, video_id, path, float(self.starts[i]),
-                                                float(self.ends[i]), duration)
+        for segment_id, video_id, start, end in zip(wanted.tolist(), video_ids, self.starts[at].tolist(),
+                                                    self.ends[at].tolist()):
+            place = places.get(video_id)
+            if place is not None:  # else removed since: like a segment the catalog no longer has
+                out[segment_id] = SegmentRecord(segment_id, video_id, place[0], start, end, place[1])
         return out
 
 

@@ -89,7 +89,7 @@ def search_index(
     if ef_search:
         search_kwargs["ef_search"] = ef_search
     scores, ids = index.vectors.search(np.asarray(query, np.float32)[None, :], fetch, **search_kwargs)
-    pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+    pairs = [(i, s) for i, s in zip(ids[0].tolist(), scores[0].tolist()) if i >= 0]
     if len(exclude) and allowed_ids is None:
         dropped = set(exclude.tolist())
         pairs = [(i, s) for i, s in pairs if i not in dropped]

@@ -190,12 +190,18 @@ class Catalog:
         if not wanted:
             return {}
         out: dict[int, tuple[str, float]] = {}
-        with self.engine.connect() as conn:  # plain SQL: on every search, Core's IN expansion cost more than the query
-            for start in range(0, len(wanted), 900):
-                chunk = tuple(wanted[start : start + 900])
-                rows = conn.exec_driver_sql(
-                    f"SELECT id, path, duration_s FROM videos WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
-                out.update({row[0]: (row[1], row[2]) for row in rows})
+        # On every search: the driver's own cursor, since SQLAlchemy's IN expansion and Row objects
+        # cost more than the query (a plain read; the pool still hands out and takes back the connection).
+        with self.engine.connect() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                for start in range(0, len(wanted), 900):
+                    chunk = wanted[start : start + 900]
+                    cursor.execute(f"SELECT id, path, duration_s FROM videos WHERE id IN ({', '.join('?' * len(chunk))})",
+                                   chunk)
+                    out.update({row[0]: (row[1], row[2]) for row in cursor.fetchall()})
+            finally:
+                cursor.close()
         return out
 
     def video_folders(self) -> list[str]:
