@@ -4,6 +4,7 @@
     python scripts/bench_memory.py --minutes 1,5 --fps 2 # a quick look
     python scripts/bench_memory.py --decoder pyav        # the PyAV reader instead of decord
     python scripts/bench_memory.py --batch-size 32       # the default batch (see below)
+    python scripts/bench_memory.py --ray local           # the same through a local Ray cluster (--ray)
 
 Each length gets one synthetic video (PyAV, H.264, 640x272; cached in --work) and a fresh home
 folder, and is indexed by the real command line (`python -m openvid index`) in its own process
@@ -12,6 +13,11 @@ side), so nothing one run allocated is seen by the next. Peak RSS is the child's
 (from `os.wait4`), which counts every byte the process touched: numpy, torch, the decoder's
 native buffers and malloc's retained memory alike. The table gives each length's peak against
 the first length's, measured in the same call. Results: docs/benchmarks.md.
+
+**With `--ray`** the work happens in other processes (the raylet, decode workers, the encoder
+actor), which the driver starts as its descendants: the figure is then the peak, over samples
+every 0.2 s, of the summed proportional set size (`Pss` in /proc/PID/smaps_rollup) of the driver
+and all its descendants, so pages the processes share (libraries, Ray's object store) count once.
 
 **Why a low frame rate is enough.** What the pipeline keeps per *window* (clips, their frames,
 views, vectors) scales with the number of windows, which the duration sets whatever the frame
@@ -83,17 +89,58 @@ def _run_child(command: list[str], env: dict) -> tuple[bytes, bytes, int, os.str
         return out.read(), err.read(), process.returncode, usage
 
 
-def measure(video: Path, home: Path, model: Path, decoder: str, batch_size: int) -> dict:
+def _tree_pss_kib(root: int) -> int:
+    """Summed Pss (KiB) of `root` and every process descended from it (gone processes count 0)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parent = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            for line in open(f"/proc/{pid}/smaps_rollup"):
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            continue
+    return total
+
+
+def _run_sampled(command: list[str], env: dict) -> tuple[bytes, bytes, int, float]:
+    """Run a command, sampling its process tree's summed Pss; returns (stdout, stderr, code, peak MiB)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _tree_pss_kib(process.pid))
+            time.sleep(0.2)
+        out.seek(0)
+        err.seek(0)
+        return out.read(), err.read(), process.returncode, peak / 1024
+
+
+def measure(video: Path, home: Path, model: Path, decoder: str, batch_size: int, ray: str | None = None) -> dict:
     command = [sys.executable, "-m", "openvid", "index", str(video), "--home", str(home), "--model", str(model),
                "--device", "cpu", "--json"]
     env = {**os.environ, "OPENVID_DECODER": decoder, "OPENVID_BATCH_SIZE": str(batch_size), "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
-    stdout, stderr, code, usage = _run_child(command, env)
+    if ray:
+        stdout, stderr, code, peak = _run_sampled([*command, "--ray", ray, "--ray-batch-size", str(batch_size)], env)
+    else:
+        stdout, stderr, code, usage = _run_child(command, env)
+        peak = usage.ru_maxrss / 1024
     wall = time.perf_counter() - started
     if code != 0:
         raise SystemExit(f"indexing {video} failed (exit code {code}):\n{stderr.decode(errors='replace')[-2000:]}")
     report = json.loads(stdout)
-    return {"peak_mib": usage.ru_maxrss / 1024, "wall_s": wall, "segments": report["segments"]}
+    return {"peak_mib": peak, "wall_s": wall, "segments": report["segments"]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -103,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--decoder", default="auto", choices=["auto", "decord", "pyav"])
     parser.add_argument("--batch-size", type=int, default=8,
                         help="clips per model batch (default 8: the 1-minute baseline, 15 windows, runs full batches)")
+    parser.add_argument("--ray", metavar="ADDRESS", help="index through Ray (e.g. local): the process tree's summed Pss")
     parser.add_argument("--work", type=Path, default=Path("/tmp/openvid-bench-memory"),
                         help="where the videos (kept between runs), models and homes go")
     args = parser.parse_args(argv)
@@ -117,13 +165,14 @@ def main(argv: list[str] | None = None) -> None:
     if not (model / "open_clip_config.json").exists():
         make_tiny_models.make_tiny_open_clip(model)
 
-    print(f"| minutes | segments | peak RSS MiB | vs {lengths[0]:g} min | wall s |")
+    what = "peak Pss of the process tree MiB (--ray " + args.ray + ")" if args.ray else "peak RSS MiB"
+    print(f"| minutes | segments | {what} | vs {lengths[0]:g} min | wall s |")
     print("| --- | --- | --- | --- | --- |")
     base = None
     for minutes in lengths:
         video = make_video(args.work / f"video-{minutes:g}min-{args.fps:g}fps.mp4", minutes, args.fps)
         home = args.work / f"home-{minutes:g}-{os.getpid()}"
-        result = measure(video, home, model, args.decoder, args.batch_size)
+        result = measure(video, home, model, args.decoder, args.batch_size, args.ray)
         base = base or result["peak_mib"]
         print(f"| {minutes:g} | {result['segments']} | {result['peak_mib']:.0f} | {result['peak_mib'] / base:.3f} | "
               f"{result['wall_s']:.0f} |", flush=True)
