@@ -69,3 +69,19 @@ def test_one_spelling_per_option_everywhere():
             assert not opts & {"--checkpoint"}, f"{name} still spells --checkpoint"
             if "--labels" in opts:
                 assert name == "classify", f"{name}: --labels is classify's label names; heads take --head-labels"
+
+
+def test_every_command_that_picks_a_device_picks_a_runtime_too():
+    """What runs the encoder (`--runtime`, OPENVID_RUNTIME) is chosen wherever the device is."""
+    with_device = {name for name, command in COMMANDS.items()
+                   if any("--device" in getattr(p, "opts", []) for p in command.params)}
+    assert {"index", "search", "classify", "serve"} <= with_device
+    for name in with_device:
+        opts = {o for p in COMMANDS[name].params for o in getattr(p, "opts", [])}
+        assert "--runtime" in opts, f"{name} takes --device but not --runtime"
+
+
+def test_a_runtime_that_does_not_exist_is_refused_with_the_choices(capsys, tmp_path):
+    assert run(["search", "a dog", "--home", str(tmp_path), "--runtime", "tensorrt"]) == 1  # as a bad --device
+    err = capsys.readouterr().err
+    assert "tensorrt" in err and "onnx" in err and "openvino" in err

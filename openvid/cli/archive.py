@@ -13,7 +13,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, err, out, say_error
+from openvid.cli.common import (
+    DeviceOption,
+    HomeOption,
+    JsonOption,
+    ModelOption,
+    RuntimeOption,
+    emit_json,
+    err,
+    out,
+    say_error,
+)
 
 IndexOption = Annotated[str, typer.Option("--index", "-i", help="Index name (one per model).")]
 
@@ -24,10 +34,10 @@ def register(app: typer.Typer) -> None:
         app.command(name)(command)
 
 
-def _engine(model=None, device=None, home=None, window=None, stride=None):
+def _engine(model=None, device=None, home=None, window=None, stride=None, runtime=None):
     from openvid.engine import Engine
 
-    return Engine(model=model, device=device, home=home, window_s=window, stride_s=stride)
+    return Engine(model=model, device=device, home=home, window_s=window, stride_s=stride, runtime=runtime)
 
 
 def index_cmd(
@@ -38,6 +48,7 @@ def index_cmd(
     stride: Annotated[Optional[float], typer.Option(help="Seconds between segment starts (default: window).")] = None,
     factory: Annotated[Optional[str], typer.Option(help="Force a FAISS index type, e.g. 'HNSW32' or 'Flat'.")] = None,
     device: DeviceOption = None,
+    runtime: RuntimeOption = None,
     home: HomeOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print time spent per stage.")] = False,
     ray: Annotated[Optional[str], typer.Option(
@@ -62,7 +73,7 @@ def index_cmd(
 
     Example: openvid index ~/archive --index archive --model clip
     """
-    engine = _engine(model, device, home, window, stride)
+    engine = _engine(model, device, home, window, stride, runtime=runtime)
     counts = {"segments": 0}
     started = time.perf_counter()
     with _stop_on_signals() as stop, Progress(
@@ -160,6 +171,7 @@ def search_cmd(
         "--include-self", help="With --like: keep the example clip's own indexed segment in the results.")] = False,
     model: ModelOption = None,
     device: DeviceOption = None,
+    runtime: RuntimeOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -167,7 +179,7 @@ def search_cmd(
 
     Example: openvid search "a dog catching a frisbee" --index archive -k 5 --per-video
     """
-    engine = _engine(model, device, home)
+    engine = _engine(model, device, home, runtime=runtime)
     hits = engine.search(query, index=index, k=k, like=like, per_video=per_video, path_glob=path,
                          min_duration_s=min_duration, taxonomy=taxonomy, label=label, rerank=rerank,
                          ef_search=ef_search, include_self=include_self)

@@ -10,7 +10,17 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, err, out, say_error
+from openvid.cli.common import (
+    DeviceOption,
+    HomeOption,
+    JsonOption,
+    ModelOption,
+    RuntimeOption,
+    emit_json,
+    err,
+    out,
+    say_error,
+)
 from openvid.errors import UsageError
 
 
@@ -90,6 +100,7 @@ def classify_cmd(
     stride: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Time between segment starts (default: window).")] = None,
     model: ModelOption = None,
     device: DeviceOption = None,
+    runtime: RuntimeOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -104,7 +115,7 @@ def classify_cmd(
     heads, weights = head_options(head, head_weight, head_checkpoint, head_labels)
     given = ",".join(labels) if labels is not None else None
     files = expand_folders(files)  # folders walked as `openvid index` walks them
-    engine = Engine(model=model, device=device, home=home, window_s=window, stride_s=stride)
+    engine = Engine(model=model, device=device, home=home, window_s=window, stride_s=stride, runtime=runtime)
     with Progress(TextColumn("classifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=err, transient=True, disable=len(files) < 2) as bar:
         task = bar.add_task("", total=len(files))

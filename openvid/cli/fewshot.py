@@ -11,7 +11,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from openvid.cli.classify import HeadCheckpointOption, HeadLabelsOption, HeadOption, HeadWeightOption, head_options
-from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, err, out, say_error
+from openvid.cli.common import (
+    DeviceOption,
+    HomeOption,
+    JsonOption,
+    ModelOption,
+    RuntimeOption,
+    emit_json,
+    err,
+    out,
+    say_error,
+)
 
 app = typer.Typer(help="Teach a taxonomy from example clips, without training a network.", no_args_is_help=True)
 
@@ -21,10 +31,10 @@ def register(root: typer.Typer) -> None:
     root.command("eval")(eval_cmd)
 
 
-def _engine(model=None, device=None, home=None, window=None):
+def _engine(model=None, device=None, home=None, window=None, runtime=None):
     from openvid.engine import Engine
 
-    return Engine(model=model, device=device, home=home, window_s=window)
+    return Engine(model=model, device=device, home=home, window_s=window, runtime=runtime)
 
 
 @app.command("add")
@@ -34,6 +44,7 @@ def add(
     clips: Annotated[list[str], typer.Argument(help="Example clips: FILE or FILE@START-END (seconds).")],
     model: ModelOption = None,
     device: DeviceOption = None,
+    runtime: RuntimeOption = None,
     window: Annotated[Optional[float], typer.Option(help="Segment length in seconds (default: the encoder's).")] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -44,7 +55,7 @@ def add(
 
     Example: openvid fewshot add sports kickflip a.mp4 b.mp4@3-7 c.mp4
     """
-    engine = _engine(model, device, home, window)
+    engine = _engine(model, device, home, window, runtime=runtime)
     with err.status(f"embedding {len(clips)} example clip(s)…"):
         added = engine.add_examples(taxonomy, label, clips)
     rows = [_record_row(r) for r in added]
@@ -114,6 +125,7 @@ def sync_cmd(
     taxonomy: Annotated[str, typer.Argument(help="Taxonomy.")],
     model: ModelOption = None,
     device: DeviceOption = None,
+    runtime: RuntimeOption = None,
     window: Annotated[Optional[float], typer.Option(help="Segment length in seconds (default: the encoder's).")] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -124,7 +136,7 @@ def sync_cmd(
 
     Example: openvid fewshot sync sports --model xclip
     """
-    engine = _engine(model, device, home, window)
+    engine = _engine(model, device, home, window, runtime=runtime)
     with err.status("re-embedding examples…"):
         report = engine.sync_examples(taxonomy)
     if as_json:
@@ -143,6 +155,7 @@ def fit(
     no_tune: Annotated[bool, typer.Option("--no-tune", help="Keep the taxonomy's alpha/beta as they are.")] = False,
     model: ModelOption = None,
     device: DeviceOption = None,
+    runtime: RuntimeOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -154,7 +167,7 @@ def fit(
     Example: openvid fewshot fit sports
     """
     with err.status("fitting…"):
-        report = _engine(model, device, home).fit_fewshot(taxonomy, tune=not no_tune)
+        report = _engine(model, device, home, runtime=runtime).fit_fewshot(taxonomy, tune=not no_tune)
     if as_json:
         emit_json(report)
         return
@@ -176,6 +189,7 @@ def eval_cmd(
     labels: HeadLabelsOption = None,
     model: ModelOption = None,
     device: DeviceOption = None,
+    runtime: RuntimeOption = None,
     window: Annotated[Optional[float], typer.Option(help="Segment length in seconds (default: the encoder's).")] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -193,7 +207,7 @@ def eval_cmd(
     except ValueError:
         raise UsageError(f"--shots takes whole numbers separated by commas, e.g. 0,1,2,4; got {shots!r}") from None
     heads, weights = head_options(head, head_weight, checkpoint, labels)
-    engine = _engine(model, device, home, window)
+    engine = _engine(model, device, home, window, runtime=runtime)
     with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=err, transient=True) as bar:
         task = bar.add_task("", total=None)

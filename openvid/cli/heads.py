@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from openvid.cli.classify import HeadCheckpointOption, HeadLabelsOption, head_choices
-from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, out
+from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, RuntimeOption, emit_json, out
 
 app = typer.Typer(help="Closed-set heads that vote beside the zero-shot encoder.", no_args_is_help=True)
 
@@ -69,6 +69,7 @@ def show_map(
     head_labels: HeadLabelsOption = None,
     model: ModelOption = None,
     device: DeviceOption = None,
+    runtime: RuntimeOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -80,7 +81,7 @@ def show_map(
     from openvid.engine import Engine
 
     choice = head_choices([head], head_checkpoint, head_labels)[0]
-    engine = Engine(model=model, device=device, home=home)
+    engine = Engine(model=model, device=device, home=home, runtime=runtime)
     mapping = engine.head_mapping(taxonomy, choice, threshold=threshold)
     rows = mapping.rows(everything=everything)
     uncovered = [label for label in mapping.labels if label not in mapping.covered]

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from openvid.cli.common import DeviceOption, JsonOption, ModelOption, emit_json, out, say_error
+from openvid.cli.common import DeviceOption, JsonOption, ModelOption, RuntimeOption, emit_json, out, say_error
 from openvid.errors import OpenvidError
 
 
@@ -55,6 +55,7 @@ def embed_cmd(
     window: Annotated[Optional[float], typer.Option(help="Segment length in seconds (default: the encoder's).")] = None,
     stride: Annotated[Optional[float], typer.Option(help="Seconds between segment starts (default: window).")] = None,
     device: DeviceOption = None,
+    runtime: RuntimeOption = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Save vectors and times to this .npz file.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -66,7 +67,7 @@ def embed_cmd(
 
     from openvid.engine import Engine
 
-    engine = Engine(model=model, window_s=window, stride_s=stride, device=device)
+    engine = Engine(model=model, window_s=window, stride_s=stride, device=device, runtime=runtime)
     result = engine.encode_video(file)
     if output:
         np.savez(output, starts=result.starts, ends=result.ends, vectors=result.vectors, model=result.model)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from openvid.cli.common import DeviceOption, HomeOption, ModelOption, out
+from openvid.cli.common import DeviceOption, HomeOption, ModelOption, RuntimeOption, out
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +29,7 @@ def serve(
         "--upload-limit-mb", help="Largest upload accepted, in MB (larger ones get 413).")] = 500,
     model: ModelOption = None,
     device: DeviceOption = None,
+    runtime: RuntimeOption = None,
 ) -> None:
     """Serve the web app (search, classify, taxonomies, indexes) and its REST API (/api/v1, docs at /docs).
 
@@ -44,7 +45,7 @@ def serve(
     token = token or os.environ.get("OPENVID_TOKEN") or None
     config = ServeConfig(token=token, allow_roots=tuple(allow_root or ()), host=host,
                          upload_limit=int(upload_limit_mb * 1024 * 1024))
-    engine = Engine(model=model, device=device, home=home)
+    engine = Engine(model=model, device=device, home=home, runtime=runtime)
     app = create_app(engine, config)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
 

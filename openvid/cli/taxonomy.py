@@ -15,7 +15,16 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from openvid.cli.common import DeviceOption, HomeOption, JsonOption, ModelOption, emit_json, out, say_error
+from openvid.cli.common import (
+    DeviceOption,
+    HomeOption,
+    JsonOption,
+    ModelOption,
+    RuntimeOption,
+    emit_json,
+    out,
+    say_error,
+)
 
 app = typer.Typer(help="Create and edit prompt sets (label lists).", no_args_is_help=True)
 
@@ -285,6 +294,7 @@ def calibrate(
     on: Annotated[RejectOn, typer.Option(help="Score to threshold.")] = RejectOn.probability,
     model: ModelOption = None,
     device: DeviceOption = None,
+    runtime: RuntimeOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -294,7 +304,7 @@ def calibrate(
     """
     from openvid.engine import Engine
 
-    engine = Engine(model=model, device=device, home=home)
+    engine = Engine(model=model, device=device, home=home, runtime=runtime)
     on = on.value
     result = engine.calibrate_rejection(name, accept, reject, on=on)
     if as_json:
