@@ -149,3 +149,16 @@ def test_commit_watch_changes_with_every_commit_from_this_process_or_another(tmp
     assert watch.version() != second
     watch.close()
     assert CommitWatch.of(create_engine("sqlite://")) is None  # in memory: nothing to watch
+
+
+def test_commit_watch_opens_a_home_whose_name_has_uri_characters(tmp_path):
+    from openvid.store.db import CommitWatch
+
+    engine = open_database(tmp_path / "clips #2 ?draft")
+    watch = CommitWatch.of(engine)
+    assert watch is not None
+    first = watch.version()
+    with write_transaction(engine) as conn:
+        conn.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+    assert watch.version() != first
+    watch.close()

@@ -136,7 +136,9 @@ class CommitWatch:
     """
 
     def __init__(self, path: str | Path) -> None:
-        self._connection = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False)
+        # as_uri percent-encodes the path: a folder named with '?' or '#' would otherwise end the file name
+        self._connection = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True,
+                                           check_same_thread=False)
         self._lock = threading.Lock()
 
     @classmethod
