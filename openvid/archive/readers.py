@@ -202,16 +202,16 @@ class IndexReaders:
             if held.videos == videos:
                 return True  # another search caught up meanwhile
             count, highest = held.videos
-            new_videos, ids = catalog.segments_after(record.id, highest)
+            new_videos, rows = catalog.segments_after(record.id, highest)
             if count + new_videos != videos[0]:
                 return False  # videos were removed or replaced too: open afresh
-            opened = held.opened
+            opened, more = held.opened, SegmentPlaces(*rows)
             # A video committed while the index was being opened is in it already (its repair read the
             # catalog after the state was taken): add only what is not there.
-            ids = np.setdiff1d(ids, np.asarray(opened.index.vectors.ids(), np.int64)) if len(ids) else ids
+            ids = np.setdiff1d(more.ids, np.asarray(opened.index.vectors.ids(), np.int64)) if len(more.ids) else more.ids
             if len(ids):
                 opened.index.add(ids, catalog.vectors(ids, record.dim))
-            opened.places = opened.places.extend(SegmentPlaces.load(catalog, record.id, highest))
+            opened.places = opened.places.extend(more)
             held.videos = videos
             return True
 

@@ -88,6 +88,22 @@ def _unblob(blob: bytes, dim: int, segment_id: int) -> np.ndarray:
                           f"{dim} float16 nor {dim} float32 values; re-index its video")
 
 
+SegmentRows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # ids, video ids, starts, ends
+
+
+def _segment_rows_query(index_id: int, after_video_id: int):
+    return (select(segments.c.id, segments.c.video_id, segments.c.start_s, segments.c.end_s).join(videos)
+            .where(videos.c.index_id == index_id, videos.c.id > after_video_id).order_by(segments.c.id))
+
+
+def _segment_arrays(rows: Sequence) -> SegmentRows:
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+    ids, video_ids, starts, ends = zip(*rows)
+    return (np.asarray(ids, np.int64), np.asarray(video_ids, np.int64), np.asarray(starts, np.float64),
+            np.asarray(ends, np.float64))
+
+
 class Catalog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -160,28 +176,20 @@ class Catalog:
             count, highest = conn.execute(query).one()
         return int(count), int(highest or 0)
 
-    def segments_after(self, index_id: int, video_id: int) -> tuple[int, np.ndarray]:
-        """(how many videos, their segment ids) of the index's videos with an id above `video_id`."""
+    def segments_after(self, index_id: int, video_id: int) -> tuple[int, SegmentRows]:
+        """(how many videos, `segment_rows` of them) of the index's videos with an id above `video_id`,
+        read in one transaction, so the count and the rows describe the same videos."""
         with read_transaction(self.engine) as conn:
             count = conn.execute(select(func.count(videos.c.id)).where(
                 videos.c.index_id == index_id, videos.c.id > video_id)).scalar()
-            ids = conn.execute(select(segments.c.id).join(videos).where(
-                videos.c.index_id == index_id, videos.c.id > video_id).order_by(segments.c.id)).scalars().all()
-        return int(count or 0), np.asarray(ids, np.int64)
+            rows = conn.execute(_segment_rows_query(index_id, video_id)).all()
+        return int(count or 0), _segment_arrays(rows)
 
-    def segment_rows(self, index_id: int, after_video_id: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                             np.ndarray]:
+    def segment_rows(self, index_id: int, after_video_id: int = 0) -> SegmentRows:
         """(ids, video ids, starts, ends) of the index's segments, of videos with an id above
         `after_video_id`, by id: what a searcher keeps in memory to place its hits (segments never change)."""
-        query = (select(segments.c.id, segments.c.video_id, segments.c.start_s, segments.c.end_s).join(videos)
-                 .where(videos.c.index_id == index_id, videos.c.id > after_video_id).order_by(segments.c.id))
         with read_transaction(self.engine) as conn:
-            rows = conn.execute(query).all()
-        if not rows:
-            return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
-        ids, video_ids, starts, ends = zip(*rows)
-        return (np.asarray(ids, np.int64), np.asarray(video_ids, np.int64), np.asarray(starts, np.float64),
-                np.asarray(ends, np.float64))
+            return _segment_arrays(conn.execute(_segment_rows_query(index_id, after_video_id)).all())
 
     def video_places(self, video_ids: Iterable[int]) -> dict[int, tuple[str, float]]:
         """{video id: (path, duration)} for these videos (those still indexed): one small query, since
