@@ -54,6 +54,11 @@ class ModelCache:
                 self.encoders[model] = load_encoder(model, self.settings)
             return self.encoders[model]
 
+    def loaded(self, model: str) -> "Encoder | None":
+        """The encoder for `model` if it is loaded already (nothing is loaded here)."""
+        with self._lock:
+            return self.encoders.get(model)
+
     def text_features(self, encoder: "Encoder") -> "CachedTextFeatures":
         """`encoder`'s text features behind the memory and SQLite caches (one cache per encoder)."""
         from openvid.encoders.text_cache import CachedTextFeatures

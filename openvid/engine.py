@@ -142,9 +142,16 @@ class Engine:
             settings = settings.replace(model=record.model)
         ctx = self._context(settings.replace(window_s=settings.window_s or record.window_s,
                                              stride_s=settings.stride_s or record.stride_s))
-        # The identity a model loads with is known without loading it (openvid.encoders.hub), so
-        # `info`, `check` and `remove` load no model; only a differing answer is checked by loading.
-        if identity_of(ctx.settings.model_name) != record.encoder and ctx.encoder.identity != record.encoder:
+        # A loaded encoder knows its identity; one not loaded yet is known without loading it
+        # (openvid.encoders.hub), so `info`, `check` and `remove` load no model, and only a differing
+        # answer is checked by loading. (Reading a local folder's fingerprint costs file system calls,
+        # which a search should not pay each time once its model is loaded.)
+        loaded = self._models.loaded(ctx.settings.model_name)
+        if loaded is not None:
+            mismatch = loaded.identity != record.encoder
+        else:
+            mismatch = identity_of(ctx.settings.model_name) != record.encoder and ctx.encoder.identity != record.encoder
+        if mismatch:
             raise IndexModelMismatch(record.name, record.encoder, record.model, ctx.encoder.identity)
         return ctx
 
@@ -282,6 +289,23 @@ class Engine:
         videos, segments = self.catalog.counts(target.record.id)
         return {"index": target.record, "videos": videos, "segments": segments, "vectors": target.vectors.info(),
                 "folder": str(target.folder), "bytes_on_disk": size_on_disk(target.folder)}
+
+    def prepare(self, models: Sequence[str] | None = None) -> dict[str, dict[str, str]]:
+        """Load these models now and build their towers on the settings' runtime, so that no later
+        call pays for it (a server's first query would otherwise wait for the load and, the first
+        time on ONNX Runtime or OpenVINO, for the export: seconds to a minute).
+
+        By default: the chosen model, else the model of each index in the home (what searches use);
+        nothing when there is neither. Answers {model: {tower: runtime it runs on}}.
+        """
+        models = self.search_models() if models is None else models
+        return {model: self._models.encoder(model).runtimes(build=True) for model in models}
+
+    def search_models(self) -> list[str]:
+        """The models searches of this home run: the chosen one, else each index's own."""
+        if self.model_was_chosen:
+            return [self.settings.model_name]
+        return sorted({row["model"] for row in self.list_indexes()})
 
     def list_indexes(self) -> list[dict]:
         """Every index in the home: name, model, videos, segments and bytes on disk (`openvid info`)."""

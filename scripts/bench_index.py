@@ -121,9 +121,10 @@ def run_naive(encoder, files: list[Path], window: float, every_frame: bool = Tru
     return seconds, time.perf_counter() - start, segments
 
 
-def distinct_copies(folder: Path, copies: int) -> list[Path]:
+def distinct_copies(folder: Path, copies: int, salt: bytes = b"") -> list[Path]:
     """`copies` copies of each sample video in `folder`, each with distinct trailing bytes, so none is
-    skipped as already indexed (the indexer recognises content, not names)."""
+    skipped as already indexed (the indexer recognises content, not names). A `salt` makes them
+    distinct from the copies of an earlier run too (a home kept between runs)."""
     folder.mkdir(parents=True, exist_ok=True)
     files = []
     for copy in range(copies):
@@ -131,7 +132,7 @@ def distinct_copies(folder: Path, copies: int) -> list[Path]:
             target = folder / f"{path.stem}-{copy}{path.suffix}"
             shutil.copy(path, target)
             with open(target, "ab") as handle:
-                handle.write(bytes(copy + 1))
+                handle.write(salt + bytes(copy + 1))
             files.append(target)
     return files
 

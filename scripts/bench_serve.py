@@ -24,7 +24,8 @@ What it runs:
   chosen: the index's own model is used). The child adds one route of its own, ``/bench/counters``,
   and counts calls into the text tower (`ClipPoolEncoder.encode_text`), so the parent can tell
   whether a repeated query reached the model;
-- clients: ``asyncio`` + `httpx.AsyncClient` in the parent, ``N`` requests in flight at a time for
+- clients: ``asyncio`` + `aiohttp.ClientSession` (``--client httpx``: `httpx.AsyncClient`) in the
+  parent, ``N`` requests in flight at a time for
   N in ``--clients``, a fixed ``--requests`` requests per run, ``GET /api/v1/search?q=…&index=…``
   (k = 20, the API's default). "repeated": queries drawn from a fixed list of 50, after every one
   was asked once (warm-up), so a text cache would answer all of them; "new": every query is one
@@ -137,7 +138,7 @@ def build_home(home: Path, model: Path, segments: int) -> dict:
 def build_videos(folder: Path, copies: int) -> list[Path]:
     from bench_index import distinct_copies
 
-    return distinct_copies(folder, copies)
+    return distinct_copies(folder, copies, salt=folder.name.encode())  # new content each run, also with --keep
 
 
 # -- counting the text tower (parent and child alike) --------------------------------------------
@@ -176,6 +177,7 @@ def serve_child(home: Path, allow_root: Path) -> None:
 
     count_text_tower()
     engine = Engine(home=home)
+    engine.prepare()  # as `openvid serve` does before it listens: the index's model and its towers
     app = create_app(engine, ServeConfig(allow_roots=(allow_root,)))
 
     @app.get("/bench/counters", include_in_schema=False)
@@ -243,6 +245,7 @@ class Run:
     wall: float = 0.0
     load: float = 0.0  # 1-minute load average at the end
     tower: int | None = None  # text-tower calls during the run
+    client_cpu: float | None = None  # seconds of CPU the load client (this process) spent in an HTTP run
 
     @property
     def requests(self) -> int:
@@ -289,6 +292,33 @@ def run_in_process(run: Run, engine, queries: list[str], search=None) -> Run:
     return run
 
 
+async def _aiohttp_run(run: Run, base: str, queries: list[str]) -> None:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=run.clients)
+    async with aiohttp.ClientSession(base, connector=connector, timeout=aiohttp.ClientTimeout(total=600)) as client:
+        todo = iter(queries)
+
+        async def worker() -> None:
+            for q in todo:  # one shared iterator: each worker takes the next query
+                start = time.perf_counter()
+                try:
+                    async with client.get("/api/v1/search", params={"q": q, "index": INDEX, "k": K}) as response:
+                        payload = await response.read()
+                    seconds = time.perf_counter() - start
+                    error = (f"HTTP {response.status}: {payload[:200]!r}" if response.status != 200
+                             else hits_ok(json.loads(payload)))
+                except Exception as exc:  # noqa: BLE001 - counted as a failure
+                    seconds, error = time.perf_counter() - start, f"{type(exc).__name__}: {exc}"
+                run.latencies.append(seconds)
+                if error:
+                    run.failures.append(error)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(run.clients)))
+        run.wall = time.perf_counter() - start
+
+
 async def _http_run(run: Run, base: str, queries: list[str]) -> None:
     import httpx
 
@@ -315,9 +345,11 @@ async def _http_run(run: Run, base: str, queries: list[str]) -> None:
         run.wall = time.perf_counter() - start
 
 
-def run_http(run: Run, server: Server, queries: list[str]) -> Run:
+def run_http(run: Run, server: Server, queries: list[str], client: str = "aiohttp") -> Run:
     before = server.counters()["text_tower_calls"]
-    asyncio.run(_http_run(run, server.base, queries))
+    cpu = time.process_time()
+    asyncio.run((_aiohttp_run if client == "aiohttp" else _http_run)(run, server.base, queries))
+    run.client_cpu = time.process_time() - cpu
     run.load = os.getloadavg()[0]
     run.tower = server.counters()["text_tower_calls"] - before
     return run
@@ -424,14 +456,15 @@ def run_job(server: Server, folder: Path, repeated: list[str], clients: int, max
 def table(runs: list[Run], markdown: bool) -> None:
     baseline = {(r.clients, r.queries): r for r in runs if r.way == "in-process"}
     header = ["run", "clients", "queries", "requests", "failed", "text-tower calls", "p50 ms", "p99 ms", "req/s",
-              "load (1 min)", "p50 vs in-process", "req/s vs in-process"]
+              "client CPU ms/request", "load (1 min)", "p50 vs in-process", "req/s vs in-process"]
     rows = []
     for r in runs:
         base = baseline.get((r.clients, r.queries))
         ratio = (f"{r.pct(50) / base.pct(50):.2f}×", f"{r.rps / base.rps:.2f}×") if base else ("—", "—")
         rows.append([r.name, str(r.clients), r.queries, str(r.requests), str(len(r.failures)),
                      "—" if r.tower is None else str(r.tower), f"{r.pct(50):.1f}", f"{r.pct(99):.1f}",
-                     f"{r.rps:.2f}", f"{r.load:.2f}", *ratio])
+                     f"{r.rps:.2f}", "—" if r.client_cpu is None else f"{r.client_cpu / max(r.requests, 1) * 1000:.2f}",
+                     f"{r.load:.2f}", *ratio])
     from bench_encoders import print_table
 
     print_table(header, rows, markdown, "openvid serve: text search", left=("run", "queries"), width=200)
@@ -446,6 +479,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="requests per run")
     parser.add_argument("--clients", default="1,8,32", help="concurrent clients, comma-separated")
     parser.add_argument("--job-clients", type=int, default=8)
+    parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp",
+                        help="the load client of the HTTP runs (default aiohttp: it spends about a fifth of "
+                             "httpx's CPU per request, which on a shared machine is taken from the server)")
     parser.add_argument("--copies", type=int, default=12, help="copies of the 3 sample videos the job indexes")
     parser.add_argument("--job-max-s", type=float, default=1800, help="cancel the job after this long")
     parser.add_argument("--no-new", action="store_true", help="skip the runs where every query is new")
@@ -479,11 +515,14 @@ def main() -> None:
             print(f"built {built['segments']:,} segments ({built['videos']:,} videos) in {built['total_s']:.0f} s "
                   f"(catalog {built['catalog_s']:.0f} s), {built['factory']} efSearch {built['ef_search']}, "
                   f"{built['bytes_on_disk'] / 2**20:.0f} MiB of vectors on disk", flush=True)
-        videos = work / f"videos-{time.strftime('%Y%m%d-%H%M%S')}"  # new content each run, also with --keep
+        videos = work / f"videos-{time.strftime('%Y%m%d-%H%M%S')}"
         files = build_videos(videos, args.copies)
 
         queries = all_queries()
-        repeated, fresh = queries[:50], iter(queries[50:])
+        # "new" queries are new to this run's home too: a kept home's text cache holds every query of
+        # the runs before, so each run words its new queries its own way
+        stamp = time.strftime("%H%M%S")
+        repeated, fresh = queries[:50], (f"{q}, take {stamp}" for q in queries[50:])
         rng = random.Random(1)
         repeated_run = [rng.choice(repeated) for _ in range(args.requests)]
 
@@ -502,8 +541,11 @@ def main() -> None:
               f"{load_start[2]:.2f}; server {server.base}, encoders {server.counters()['encoders']}", flush=True)
 
         # the text cache: the first time a query is asked against asking it again
-        http_search = lambda q: httpx.get(f"{server.base}/api/v1/search",  # noqa: E731
-                                          params={"q": q, "index": INDEX, "k": K}, timeout=600).raise_for_status()
+        # One client kept open (keep-alive), as a page or a script would: `httpx.get` makes a new
+        # client per call, whose TLS context alone costs about 30 ms.
+        single = httpx.Client(base_url=server.base, timeout=600)
+        http_search = lambda q: single.get("/api/v1/search",  # noqa: E731
+                                           params={"q": q, "index": INDEX, "k": K}).raise_for_status()
         before_tower, before_cache = server.counters(), cache_encoded(engine)
         cache_lines = []
         for way, search in (("in-process", lambda q: engine.search(q, index=INDEX, k=K)), ("HTTP", http_search)):
@@ -515,6 +557,7 @@ def main() -> None:
                            f"calls for those 18 requests of 3 queries; the server's text cache encoded "
                            f"{after_tower['text_cache_encoded'] - before_tower['text_cache_encoded']} texts "
                            f"(in-process: {cache_encoded(engine) - before_cache})")
+        single.close()
         print("\n".join(cache_lines), flush=True)
 
         # the floor: what a server could reach with the index kept open and the text cache in front
@@ -532,7 +575,8 @@ def main() -> None:
                 print(f"  done: in-process {c} clients {kind}", flush=True)
                 if kind == "new":
                     asked = [next(fresh) for _ in range(args.requests)]
-                runs.append(run_http(Run("HTTP, openvid serve", "HTTP", c, kind), server, asked))
+                runs.append(run_http(Run(f"HTTP, openvid serve ({args.client})", "HTTP", c, kind), server, asked,
+                                     args.client))
                 print(f"  done: HTTP {c} clients {kind}: {len(runs[-1].failures)} failed", flush=True)
             for kind in ["repeated"] if args.no_new else ["repeated", "new"]:
                 asked = repeated_run if kind == "repeated" else [next(fresh) for _ in range(args.requests)]

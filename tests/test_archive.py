@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -340,8 +341,9 @@ def test_searches_keep_the_index_open_and_see_what_is_committed_or_removed(tiny_
 def test_a_search_asks_the_catalog_nothing_while_nothing_was_committed(tiny_model_dirs, tmp_path, archive,
                                                                        monkeypatch):
     """The catalog's commit counter (SQLite's data_version) stands for the state queries: a search with
-    nothing committed since the last one reads only the hit videos' paths; a commit anywhere (here a
-    taxonomy edit through another connection) makes the next search check again."""
+    nothing committed since the last one asks nothing, not even the hit videos' paths (kept until the
+    next commit); a commit anywhere (here a taxonomy edit, then a move, through another connection)
+    makes the next search check again and read the paths afresh."""
     from openvid.store.catalog import Catalog
 
     engine = _engine(tiny_model_dirs, tmp_path / "home")
@@ -349,7 +351,7 @@ def test_a_search_asks_the_catalog_nothing_while_nothing_was_committed(tiny_mode
     first = engine.search("a clip", k=5)  # opens the index; the text cache commits the query's vector
     assert engine.search("a clip", k=5) == first  # sees that commit, checks, and is current
     asked = []
-    for name in ("get_index", "video_state", "segments", "segments_after"):
+    for name in ("get_index", "video_state", "segments", "segments_after", "video_places"):
         original = getattr(Catalog, name)
         monkeypatch.setattr(Catalog, name, lambda self, *a, _f=original, _n=name, **kw: asked.append(_n) or _f(self, *a, **kw))
     assert engine.search("a clip", k=5) == first
@@ -357,4 +359,30 @@ def test_a_search_asks_the_catalog_nothing_while_nothing_was_committed(tiny_mode
     other = _engine(tiny_model_dirs, tmp_path / "home")
     other.taxonomies.create("commits")
     assert engine.search("a clip", k=5) == first
-    assert asked == ["get_index", "video_state"]
+    assert asked == ["get_index", "video_state", "video_places"]
+    asked.clear()
+    other.catalog.move_video(first[0].video_id, "/moved/elsewhere.mp4")
+    moved = engine.search("a clip", k=5)
+    assert [hit.path for hit in moved if hit.video_id == first[0].video_id] == ["/moved/elsewhere.mp4"] * sum(
+        hit.video_id == first[0].video_id for hit in first)
+    assert asked == ["get_index", "video_state", "video_places"]
+
+
+def test_a_search_with_its_model_loaded_reads_no_model_files(tiny_model_dirs, tmp_path, archive, monkeypatch):
+    """Once the index's model is loaded, a search compares the loaded encoder's identity with the
+    index's: no fingerprint of the model folder (file system calls) per search."""
+    import openvid.engine as engine_module
+
+    engine = _engine(tiny_model_dirs, tmp_path / "home")
+    engine.index_videos([archive])
+    first = engine.search("a clip", k=5)
+
+    def refuse(model):
+        raise AssertionError(f"identity_of({model!r}) read the model's files on a search")
+
+    monkeypatch.setattr(engine_module, "identity_of", refuse)
+    assert engine.search("a clip", k=5) == first
+    # the check itself still holds: an index whose encoder differs from the loaded one is refused
+    record = engine.catalog.get_index("default")
+    with pytest.raises(engine_module.IndexModelMismatch):
+        engine._index_context(dataclasses.replace(record, encoder="clip:someone-else"))

@@ -242,3 +242,38 @@ def test_models_export_makes_and_reports_the_towers(model_dir, exports_home, enc
     report = json.loads(capsys.readouterr().out)
     assert {name: row["runtime"] for name, row in report["towers"].items()} == {"image": "onnx", "text": "onnx"}
     assert all(row["min_cosine"] >= 0.99999 and not row["reason"] for row in report["towers"].values())
+
+
+def test_serve_builds_the_towers_before_it_says_it_is_listening(model_dir, tmp_path, make_video):
+    """`openvid serve` loads the index's model and exports its towers before printing its URL: the
+    first query then waits for no export (which can take longer than a client's timeout)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    pytest.importorskip("uvicorn")
+    engine = Engine(model=str(model_dir("clip")), device="cpu", home=tmp_path, window_s=2.0, runtime="torch")
+    engine.index_videos([make_video("serve-warm", seconds=2, fps=8)], "default")
+    exports = tmp_path / "exports"
+    assert not exports.exists()
+    env = {**os.environ, "OPENVID_RUNTIME": "onnx"}
+    server = subprocess.Popen([sys.executable, "-m", "openvid", "serve", "--home", str(tmp_path), "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = server.stdout.readline()
+        assert "openvid is serving" in line, server.stderr.read() if server.poll() is not None else line
+        made = {p.relative_to(exports) for p in exports.rglob("*.onnx")}
+        assert len(made) == 2, made  # the image and the text tower, both there before the URL
+        url = line.split(" at ", 1)[1].split()[0]
+        started = time.perf_counter()
+        answer = httpx.get(f"{url}api/v1/search", params={"q": "a clip"}, timeout=30)
+        assert answer.status_code == 200 and answer.json()["hits"]
+        assert {p.relative_to(exports) for p in exports.rglob("*.onnx")} == made  # nothing exported on the query
+        assert time.perf_counter() - started < 10
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+    assert "text on onnx" in errors and "image on onnx" in errors

@@ -14,8 +14,8 @@ as long as it is still what is on disk:
 Knowing that nothing changed must cost less than the search: SQLite's commit counter
 (`openvid.store.db.CommitWatch`) says whether anything was committed since the last look, so a
 search with nothing new asks the catalog nothing about the index. Where each segment is (video,
-start, end) is kept in memory beside the vectors (`SegmentPlaces`); only the hit videos' paths are
-read per search, because a moved file changes its path.
+start, end) is kept in memory beside the vectors (`SegmentPlaces`), and so are the paths of videos
+already hit since the last commit: a moved file changes its path, and its move is a commit.
 
 Searches share an opened index under a read lock (FAISS searches may run concurrently); adding the
 new videos' vectors takes the write lock. An index being rebuilt is replaced whole, so a search
@@ -78,13 +78,25 @@ class SegmentPlaces:
 
     A segment never changes once stored (a replaced video gets new segment ids), so the table
     only grows as videos are committed; a video's path can change (a moved file), so paths are
-    read for the hit videos alone at each search (`Catalog.video_places`).
+    read for the hit videos alone (`Catalog.video_places`), and kept only until the next commit.
     """
 
     def __init__(self, ids: np.ndarray, video_ids: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
         order = np.argsort(ids, kind="stable")
         self.ids, self.video_ids = ids[order], video_ids[order]
         self.starts, self.ends = starts[order], ends[order]
+        # The hit videos' (path, duration), as read since this table was made. A table is replaced
+        # (`after_commit`) whenever anything was committed to the catalog, so what is kept here is
+        # never older than the last commit: a moved file shows at the next search.
+        self._videos: dict[int, tuple[str, float]] = {}
+        self._videos_lock = threading.Lock()
+
+    def after_commit(self) -> "SegmentPlaces":
+        """The same table with no video places kept (a new object: searches holding this one keep theirs)."""
+        fresh = object.__new__(SegmentPlaces)
+        fresh.ids, fresh.video_ids, fresh.starts, fresh.ends = self.ids, self.video_ids, self.starts, self.ends
+        fresh._videos, fresh._videos_lock = {}, threading.Lock()
+        return fresh
 
     @classmethod
     def load(cls, catalog: Catalog, index_id: int, after_video_id: int = 0) -> "SegmentPlaces":
@@ -107,7 +119,15 @@ class SegmentPlaces:
         known = self.ids[at] == wanted
         at, wanted = at[known], wanted[known]
         video_ids = self.video_ids[at].tolist()  # plain ints and floats: numpy scalars cost per element
-        places = catalog.video_places(video_ids)
+        with self._videos_lock:
+            known_videos = self._videos
+            places = {v: known_videos[v] for v in video_ids if v in known_videos}
+        missing = [v for v in video_ids if v not in places]
+        if missing:
+            read = catalog.video_places(missing)
+            places.update(read)
+            with self._videos_lock:
+                self._videos.update(read)
         out: dict[int, SegmentRecord] = {}
         for segment_id, video_id, start, end in zip(wanted.tolist(), video_ids, self.starts[at].tolist(),
                                                     self.ends[at].tolist()):
@@ -186,6 +206,7 @@ class IndexReaders:
         if (held is not None and held.opened.record.id == record.id and held.sidecar == sidecar
                 and sidecar is not None):
             if held.videos == videos or self._catch_up(held, catalog, record, videos):
+                held.opened.places = held.opened.places.after_commit()  # a commit may have moved a file
                 held.commits = commits
                 return held
         index = VideoIndex.open(home, catalog, record)

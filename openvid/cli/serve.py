@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from openvid.cli.common import DeviceOption, HomeOption, ModelOption, RuntimeOption, out
+from openvid.cli.common import DeviceOption, HomeOption, ModelOption, RuntimeOption, err, out, say_error
 
 
 def register(app: typer.Typer) -> None:
@@ -46,6 +46,7 @@ def serve(
     config = ServeConfig(token=token, allow_roots=tuple(allow_root or ()), host=host,
                          upload_limit=int(upload_limit_mb * 1024 * 1024))
     engine = Engine(model=model, device=device, home=home, runtime=runtime)
+    prepare_models(engine)
     app = create_app(engine, config)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
 
@@ -61,3 +62,22 @@ def serve(
 
     server.startup = startup  # type: ignore[method-assign]
     server.run()
+
+
+def prepare_models(engine) -> None:
+    """Load the models searches will use, and build their runtime towers, before the server says it
+    is listening: a first query would otherwise wait for it (the first ONNX export takes up to a
+    minute, longer than a client's usual timeout). A model that cannot be loaded is reported, and
+    the server still starts: its requests then get that error as JSON (503)."""
+    from openvid.errors import OpenvidError
+
+    for name in engine.search_models():
+        with err.status(f"loading {name} (the first run on a runtime exports it, once)…"):
+            try:
+                towers = engine.prepare([name])[name]
+            except OpenvidError as exc:
+                say_error("warning:", f"{name} could not be loaded; requests that need it will say why: "
+                                      f"{str(exc).splitlines()[0]}")
+                continue
+        err.print(f"{name}: " + ", ".join(f"{tower} on {ran}" for tower, ran in towers.items()),
+                  highlight=False, soft_wrap=True, markup=False)
