@@ -27,7 +27,9 @@ well it does.
 - `--runtimes onnx,openvino,openvino-int8`: each runtime's towers (exported and verified first, the
   export's time reported apart) against torch on the same clips: frames/s, one query's text p50
   and the video vectors' lowest cosine to torch's; torch is timed just before and after each
-  runtime and the ratio is against the faster (`--runtimes-only` skips the torch table).
+  runtime and the ratio is against the faster (`--runtimes-only` skips the torch table). The
+  table is preceded by the machine's matrix-product ceiling through torch and through ONNX Runtime
+  (one ViT-B MLP product): a runtime's towers cannot gain much more than the ratio of the two.
 
 `--record` writes `gflops` and `measured` into openvid/data/models/encoders.json for each encoder
 measured (with `--only`, those named; every other field and the file's formatting kept);
@@ -244,6 +246,45 @@ def measure_runtimes(spec, folder: Path, home: Path, runtimes: list[str], target
         del encoder
         gc.collect()
     return rows
+
+
+def matmul_ceiling(threads: int, repeats: int = 5) -> dict[str, float]:
+    """GFLOP/s of one ViT-B MLP product (1,600 × 3,072 @ 3,072 × 768, float32: 32 frames of 50 tokens)
+    through torch and through ONNX Runtime, best of `repeats`, at `threads` threads: the most any
+    runtime's towers can gain on this machine is about the ratio of these two."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    x, w = rng.random((1600, 3072), np.float32), rng.random((3072, 768), np.float32)
+    flops = 2 * x.shape[0] * x.shape[1] * w.shape[1]
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "matmul",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [x.shape[0], w.shape[1]])],
+                              [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+    def best(run: Callable[[], object]) -> float:
+        run()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        return flops / min(times) / 1e9
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        xt, wt = torch.from_numpy(x), torch.from_numpy(w)
+        torch_rate = best(lambda: xt @ wt)
+    finally:
+        torch.set_num_threads(previous)
+    return {"torch": torch_rate, "onnx": best(lambda: session.run(None, {"x": x}))}
 
 
 def runtime_table(rows: list[RuntimeRow]) -> tuple[list[str], list[list[str]]]:
@@ -539,6 +580,10 @@ def main() -> None:
         print_table(header, rows, args.markdown, title)
     if runtime_rows:
         print()
+        threads = torch.get_num_threads()
+        ceiling = matmul_ceiling(threads)
+        print(f"matrix-product ceiling, {threads} threads (ViT-B MLP shape, float32): torch {ceiling['torch']:.0f} "
+              f"GFLOP/s, ONNX Runtime {ceiling['onnx']:.0f} GFLOP/s ({ceiling['onnx'] / ceiling['torch']:.2f}× torch)")
         print("runtimes against torch (each ratio from rates measured back to back in this run):")
         header, rows = runtime_table(runtime_rows)
         print_table(header, rows, args.markdown, "runtimes", left=("encoder", "runtime", "ran on"))

@@ -11,7 +11,9 @@ Runtimes (`Settings.runtime`, `--runtime`, `OPENVID_RUNTIME`):
 
 - `torch`: the module itself.
 - `onnx`: ONNX Runtime's CPUExecutionProvider, `intra_op_num_threads` = `runtime_threads(settings)`.
-  Measured on ViT-B/32 here: 2.25x torch eager, cosine 1.00000. The CPU default ("auto").
+  The CPU default ("auto"): exact (cosine 1.00000 to torch on every family). Measured here on 2
+  cores (docs/benchmarks.md): text towers 1.5-2x torch; image and video towers 0.8-1.0x torch on
+  an idle machine and 1.1-1.5x under load (ONNX Runtime's pool suffers less from busy cores).
 - `openvino`: OpenVINO's CPU plugin on the IR converted from the same ONNX, float32 inference
   precision set explicitly (the plugin would otherwise pick bf16 on CPUs that have it).
 - `openvino-int8`: the same with weights compressed to int8 by nncf's `compress_weights`. Opt-in
