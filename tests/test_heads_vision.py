@@ -402,3 +402,21 @@ def test_auto_dtype_on_cuda_is_float16_and_agrees_with_cpu(name, tiny_heads, mak
     got, want = gpu.predict(clips), cpu.predict(clips)
     assert got.dtype == np.float32 and np.isfinite(got).all()
     np.testing.assert_allclose(got, want, atol=2e-3)
+
+
+@pytest.mark.parametrize("name", ["r2plus1d_18", "x3d_m", "slowfast_r50"])
+def test_an_explicit_runtime_runs_the_head_network_with_torchs_numbers(name, tiny_heads, sample_videos, tmp_path):
+    """`--runtime onnx` reaches the torch video heads: the network is exported, verified and run on
+    ONNX Runtime (SlowFast's two pathways as two inputs), with torch's logits; "auto" keeps torch."""
+    tiny = tiny_heads(name)
+    choice = HeadChoice(tiny.name, checkpoint=str(tiny.checkpoint),
+                        labels_file=str(tiny.labels_file) if tiny.labels_file else None)
+    reference = load_head(choice, Settings(device="cpu", runtime="torch", home=tmp_path))
+    clips = _clips(sample_videos["bikes.mp4"], reference)
+    expected = reference.outputs(clips)
+    assert load_head(choice, Settings(device="cpu", runtime="auto", home=tmp_path)).runtime == "torch"
+    head = load_head(choice, Settings(device="cpu", runtime="onnx", home=tmp_path))
+    got = head.outputs(clips)
+    assert head.runtimes == {"head": "onnx"}, head._tower.reason
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    assert list((tmp_path / "exports").rglob("head.onnx"))

@@ -218,7 +218,10 @@ def load_head(choice: str | HeadChoice, settings: "Settings | None" = None) -> H
             spec.name, "this head has no published default weights",
             f"Train or obtain a {spec.name} checkpoint and pass it with {checkpoint_opt(spec.name)} "
             f"and its labels with {labels_opt(spec.name)} (one label per line).")
-    head = head_family(spec).load(spec, settings or Settings.from_env(), checkpoint=choice.checkpoint, labels=labels)
+    settings = settings or Settings.from_env()
+    head = head_family(spec).load(spec, settings, checkpoint=choice.checkpoint, labels=labels)
+    if hasattr(head, "use_runtime"):  # the torch video heads: --runtime reaches their network too
+        head.use_runtime(settings)
     if not head.open_vocabulary and labels is not None and len(head.labels) != len(labels):
         raise UsageError(f"{choice.labels_file} lists {len(labels)} labels but the {spec.name} weights have "
                          f"{len(head.labels)} outputs; give one label per output, in order")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,10 +272,58 @@ class TorchVideoHead(Head):
     def inputs(self, clips: Sequence) -> Any:
         """The model's input for a batch of clips, on the head's device and dtype."""
 
+    runtime: str = "torch"
+
+    def use_runtime(self, settings) -> None:
+        """Run the network on `settings.runtime` (resolved for this head's device and dtype), exported
+        under `settings.home` and verified against torch the first time, as the encoders' towers are
+        (`openvid.encoders.runtime`): a refused export leaves the head on torch with one warning.
+
+        Only an explicit runtime reaches the heads: "auto" keeps them on torch, since no head's
+        export has been measured against torch's speed yet (the encoders' have: docs/benchmarks.md)."""
+        from openvid.config import resolve_runtime, runtime_threads
+
+        asked = "torch" if settings.runtime == "auto" else settings.runtime
+        self.runtime = resolve_runtime(asked, self.device, self.dtype)
+        self._runtime_home = Path(settings.home)
+        self._runtime_threads = runtime_threads(settings) if self.runtime != "torch" else 0
+        self._tower = None
+        self._tower_lock = threading.Lock()
+
+    def _forward(self, inputs: Any) -> torch.Tensor:
+        if self.runtime == "torch":
+            return self.model(inputs)
+        args = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
+        with self._tower_lock:
+            if self._tower is None:
+                from openvid.encoders.runtime import build_tower
+
+                self._tower = build_tower(self._tower_spec(args), self.identity, self.runtime, self._runtime_home,
+                                          self._runtime_threads)
+        return self._tower(*args)
+
+    def _tower_spec(self, args: tuple[torch.Tensor, ...]):
+        """The network as one exported forward: probes of batch 1 and 2 shaped like the first batch (the
+        batch axis free), so a graph that fixed the batch at export is refused by its verification."""
+        from openvid.encoders.runtime import TowerSpec
+
+        generator = torch.Generator().manual_seed(0)
+        probes = [tuple(torch.randn(n, *a.shape[1:], generator=generator, dtype=a.dtype) for a in args)
+                  for n in (1, 2)]
+        names = tuple(f"input{i}" for i in range(len(args)))
+        dynamic = {name: {0: "batch"} for name in (*names, "logits")}
+        return TowerSpec("head", _HeadForward(self.model, listed=len(args) > 1), names, ("logits",), probes, dynamic)
+
+    @property
+    def runtimes(self) -> dict[str, str]:
+        """What the network runs on: the runtime asked for until its first batch, then what it really runs."""
+        tower = self.__dict__.get("_tower")
+        return {"head": tower.runtime if tower is not None else self.runtime}
+
     @torch.inference_mode()
     def outputs(self, clips: Sequence) -> np.ndarray:
         """float32 [n, len(labels)]: the model's raw output (logits, or probabilities; see above)."""
-        out = [self.model(self.inputs(chunk)).float().cpu() for chunk in batches(list(clips), self.batch_size)]
+        out = [self._forward(self.inputs(chunk)).float().cpu() for chunk in batches(list(clips), self.batch_size)]
         return torch.cat(out).numpy() if out else np.zeros((0, len(self.labels)), np.float32)
 
     def predict(self, clips: Sequence) -> np.ndarray:
@@ -284,3 +333,15 @@ class TorchVideoHead(Head):
         if self.outputs_probabilities:
             return (raw / raw.sum(axis=1, keepdims=True)).astype(np.float32)
         return softmax(raw)
+
+
+class _HeadForward(torch.nn.Module):
+    """A head's network with its inputs as separate tensors (SlowFast's pathways are one list to the
+    model, several inputs to an exported graph)."""
+
+    def __init__(self, model: torch.nn.Module, listed: bool) -> None:
+        super().__init__()
+        self.model, self.listed = model, listed
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.model(list(inputs) if self.listed else inputs[0])
