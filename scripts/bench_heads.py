@@ -14,6 +14,14 @@ and preprocessing that a head adds, which is what sharing the decode is about. R
   short side (what running the encoder and each head as separate tools costs).
 
 Prints seconds per run (best of `--repeats`) and the ratios against the encoder alone.
+
+    python scripts/bench_heads.py --runtimes onnx [--heads r2plus1d_18,x3d_m,slowfast_r50]
+
+With `--runtimes`, instead: each named torch video head at full size with random weights (the
+library's own constructor, 400 classes, saved and loaded through `load_head` as a user's checkpoint)
+on the same decoded clips of bikes.mp4, `Head.outputs` timed on torch and on each runtime (export and
+verification on the first batch, reported apart; torch timed just before and after, the faster is
+the divisor), with the largest difference of the logits from torch's.
 """
 
 from __future__ import annotations
@@ -57,6 +65,61 @@ def x3d_checkpoint(folder: Path) -> Path:
     return path
 
 
+def full_size_checkpoint(name: str, folder: Path) -> Path:
+    """`name`'s architecture at full size with random weights, saved as a user's checkpoint."""
+    import torch
+
+    torch.manual_seed(0)
+    if name in ("x3d_m", "slowfast_r50"):
+        from pytorchvideo.models import hub
+
+        model, suffix = getattr(hub, name)(pretrained=False), ".pyth"
+    else:
+        from torchvision.models import video
+
+        model, suffix = getattr(video, name)(weights=None), ".pth"
+    path = folder / f"{name}-full{suffix}"
+    state = model.state_dict()
+    torch.save({"model_state": state, "epoch": 1} if suffix == ".pyth" else state, path)
+    return path
+
+
+def runtime_rows(names: list[str], runtimes: list[str], repeats: int, work: Path) -> list[list[str]]:
+    import itertools
+
+    import numpy as np
+
+    from openvid.config import Settings
+    from openvid.heads import HeadChoice, load_head
+    from openvid.media import iter_clips
+
+    rows = []
+    for name in names:
+        choice = HeadChoice(name, checkpoint=str(full_size_checkpoint(name, work)))
+        reference = load_head(choice, Settings(device="cpu", runtime="torch", home=work / "home"))
+        stream = iter_clips(str(sample_videos()[0]), window_s=2.0, stride_s=2.0, frames_per_window=8,
+                            short_side=reference.resize_to,
+                            extra_frame_counts=[(reference.frames_per_clip, reference.clip_seconds)])
+        clips = list(itertools.islice(stream, 4))
+        stream.close()
+        expected = reference.outputs(clips)
+        for runtime in runtimes:
+            head = load_head(choice, Settings(device="cpu", runtime=runtime, home=work / "home"))
+            start = time.perf_counter()
+            got = head.outputs(clips)  # export, verification, first run
+            first = time.perf_counter() - start
+            before = best_of(repeats, lambda r=reference, c=clips: r.outputs(c))
+            rate = best_of(repeats, lambda h=head, c=clips: h.outputs(c))
+            after = best_of(repeats, lambda r=reference, c=clips: r.outputs(c))
+            torch_s = min(before, after)
+            frames = len(clips) * head.frames_per_clip
+            rows.append([name, runtime, head.runtimes["head"], f"{frames / rate:.1f}", f"{frames / torch_s:.1f}",
+                         f"{torch_s / rate:.2f}×", f"{float(np.abs(got - expected).max()):.1e}", f"{first:.0f}",
+                         f"{os.getloadavg()[0]:.2f}"])
+            print("  " + " | ".join(rows[-1]), file=sys.stderr, flush=True)
+    return rows
+
+
 def best_of(repeats: int, run) -> float:
     times = []
     for _ in range(repeats):
@@ -72,7 +135,22 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=4.0)
     parser.add_argument("--heads", default="videomae,timesformer,x3d_m")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--runtimes", default="", help="onnx,openvino: the torch heads' network on each runtime")
     args = parser.parse_args()
+    if args.runtimes:
+        work = Path(tempfile.mkdtemp(prefix="bench-heads-"))
+        try:
+            names = args.heads.split(",") if args.heads != parser.get_default("heads") else [
+                "r2plus1d_18", "x3d_m", "slowfast_r50"]
+            rows = runtime_rows(names, args.runtimes.split(","), args.repeats, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print("| head | runtime | ran on | frames/s | torch frames/s | vs torch | max logit diff | export + first s "
+              "| load |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+        return
 
     from openvid.engine import Engine
     from openvid.heads import HeadChoice
