@@ -113,7 +113,7 @@ def runtime_rows(names: list[str], runtimes: list[str], repeats: int, work: Path
             after = best_of(repeats, lambda r=reference, c=clips: r.outputs(c))
             torch_s = min(before, after)
             frames = len(clips) * head.frames_per_clip
-            rows.append([name, runtime, head.runtimes["head"], f"{frames / rate:.1f}", f"{frames / torch_s:.1f}",
+            rows.append([name, runtime, head.runtimes()["head"], f"{frames / rate:.1f}", f"{frames / torch_s:.1f}",
                          f"{torch_s / rate:.2f}×", f"{float(np.abs(got - expected).max()):.1e}", f"{first:.0f}",
                          f"{os.getloadavg()[0]:.2f}"])
             print("  " + " | ".join(rows[-1]), file=sys.stderr, flush=True)

@@ -292,31 +292,39 @@ def run_in_process(run: Run, engine, queries: list[str], search=None) -> Run:
     return run
 
 
+async def _load(run: Run, queries: list[str], get) -> None:
+    """`run.clients` requests in flight at a time, one per query; `get(q)` answers (status, body bytes)."""
+    todo = iter(queries)
+
+    async def worker() -> None:
+        for q in todo:  # one shared iterator: each worker takes the next query
+            start = time.perf_counter()
+            try:
+                status, payload = await get(q)
+                seconds = time.perf_counter() - start
+                error = f"HTTP {status}: {payload[:200]!r}" if status != 200 else hits_ok(json.loads(payload))
+            except Exception as exc:  # noqa: BLE001 - counted as a failure
+                seconds, error = time.perf_counter() - start, f"{type(exc).__name__}: {exc}"
+            run.latencies.append(seconds)
+            if error:
+                run.failures.append(error)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(run.clients)))
+    run.wall = time.perf_counter() - start
+
+
 async def _aiohttp_run(run: Run, base: str, queries: list[str]) -> None:
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=run.clients)
     async with aiohttp.ClientSession(base, connector=connector, timeout=aiohttp.ClientTimeout(total=600)) as client:
-        todo = iter(queries)
 
-        async def worker() -> None:
-            for q in todo:  # one shared iterator: each worker takes the next query
-                start = time.perf_counter()
-                try:
-                    async with client.get("/api/v1/search", params={"q": q, "index": INDEX, "k": K}) as response:
-                        payload = await response.read()
-                    seconds = time.perf_counter() - start
-                    error = (f"HTTP {response.status}: {payload[:200]!r}" if response.status != 200
-                             else hits_ok(json.loads(payload)))
-                except Exception as exc:  # noqa: BLE001 - counted as a failure
-                    seconds, error = time.perf_counter() - start, f"{type(exc).__name__}: {exc}"
-                run.latencies.append(seconds)
-                if error:
-                    run.failures.append(error)
+        async def get(q: str) -> tuple[int, bytes]:
+            async with client.get("/api/v1/search", params={"q": q, "index": INDEX, "k": K}) as response:
+                return response.status, await response.read()
 
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(run.clients)))
-        run.wall = time.perf_counter() - start
+        await _load(run, queries, get)
 
 
 async def _http_run(run: Run, base: str, queries: list[str]) -> None:
@@ -324,29 +332,17 @@ async def _http_run(run: Run, base: str, queries: list[str]) -> None:
 
     limits = httpx.Limits(max_connections=run.clients, max_keepalive_connections=run.clients)
     async with httpx.AsyncClient(base_url=base, timeout=600, limits=limits) as client:
-        todo = iter(queries)
 
-        async def worker() -> None:
-            for q in todo:  # one shared iterator: each worker takes the next query
-                start = time.perf_counter()
-                try:
-                    response = await client.get("/api/v1/search", params={"q": q, "index": INDEX, "k": K})
-                    seconds = time.perf_counter() - start
-                    error = (f"HTTP {response.status_code}: {response.text[:200]}" if response.status_code != 200
-                             else hits_ok(response.json()))
-                except Exception as exc:  # noqa: BLE001 - counted as a failure
-                    seconds, error = time.perf_counter() - start, f"{type(exc).__name__}: {exc}"
-                run.latencies.append(seconds)
-                if error:
-                    run.failures.append(error)
+        async def get(q: str) -> tuple[int, bytes]:
+            response = await client.get("/api/v1/search", params={"q": q, "index": INDEX, "k": K})
+            return response.status_code, response.content
 
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(run.clients)))
-        run.wall = time.perf_counter() - start
+        await _load(run, queries, get)
 
 
 def run_http(run: Run, server: Server, queries: list[str], client: str = "aiohttp") -> Run:
     before = server.counters()["text_tower_calls"]
+    __import__(client)  # its import is not the requests' CPU
     cpu = time.process_time()
     asyncio.run((_aiohttp_run if client == "aiohttp" else _http_run)(run, server.base, queries))
     run.client_cpu = time.process_time() - cpu

@@ -417,6 +417,6 @@ def test_an_explicit_runtime_runs_the_head_network_with_torchs_numbers(name, tin
     assert load_head(choice, Settings(device="cpu", runtime="auto", home=tmp_path)).runtime == "torch"
     head = load_head(choice, Settings(device="cpu", runtime="onnx", home=tmp_path))
     got = head.outputs(clips)
-    assert head.runtimes == {"head": "onnx"}, head._tower.reason
+    assert head.runtimes() == {"head": "onnx"}, head._tower.reason
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
     assert list((tmp_path / "exports").rglob("head.onnx"))

@@ -314,9 +314,9 @@ class TorchVideoHead(Head):
         dynamic = {name: {0: "batch"} for name in (*names, "logits")}
         return TowerSpec("head", _HeadForward(self.model, listed=len(args) > 1), names, ("logits",), probes, dynamic)
 
-    @property
     def runtimes(self) -> dict[str, str]:
-        """What the network runs on: the runtime asked for until its first batch, then what it really runs."""
+        """What the network runs on: the runtime asked for until its first batch, then what it really runs
+        (as `Encoder.runtimes`; a head's export needs a batch's shapes, so it is built on its first one)."""
         tower = self.__dict__.get("_tower")
         return {"head": tower.runtime if tower is not None else self.runtime}
 
