@@ -15,13 +15,15 @@ and preprocessing that a head adds, which is what sharing the decode is about. R
 
 Prints seconds per run (best of `--repeats`) and the ratios against the encoder alone.
 
-    python scripts/bench_heads.py --runtimes onnx [--heads r2plus1d_18,x3d_m,slowfast_r50]
+    python scripts/bench_heads.py --runtimes onnx [--heads r2plus1d_18,x3d_m,slowfast_r50,videomae,ast]
 
-With `--runtimes`, instead: each named torch video head at full size with random weights (the
-library's own constructor, 400 classes, saved and loaded through `load_head` as a user's checkpoint)
-on the same decoded clips of bikes.mp4, `Head.outputs` timed on torch and on each runtime (export and
-verification on the first batch, reported apart; torch timed just before and after, the faster is
-the divisor), with the largest difference of the logits from torch's.
+With `--runtimes`, instead: each named head at full size with random weights (the library's own
+constructor or config defaults, 400 Kinetics or 527 AudioSet outputs, saved and loaded through
+`load_head` as a user's checkpoint) on the same 4 clips (decoded windows of bikes.mp4; 10 s of
+noise for the audio heads), timed on torch and on each runtime: clips per second (export and
+verification on the first batch reported apart; torch timed just before and after, the faster is
+the divisor), with the largest difference from torch's output (the torch video heads' logits, the
+others' scores).
 """
 
 from __future__ import annotations
@@ -84,38 +86,76 @@ def full_size_checkpoint(name: str, folder: Path) -> Path:
     return path
 
 
-def runtime_rows(names: list[str], runtimes: list[str], repeats: int, work: Path) -> list[list[str]]:
+HF_HEADS = ("videomae", "timesformer", "ast", "clap")
+AUDIO_HEADS = ("ast", "clap")
+
+
+def full_size_head(name: str, folder: Path):
+    """(HeadChoice, what the rows call it): `name` at full size with random weights, as a user's checkpoint."""
+    from openvid.heads import HeadChoice
+
+    if name in HF_HEADS:
+        spec = importlib.util.spec_from_file_location("make_tiny_models", ROOT / "scripts" / "make_tiny_models.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return HeadChoice(name, checkpoint=str(module.make_full_head(name, folder / f"{name}-full")))
+    return HeadChoice(name, checkpoint=str(full_size_checkpoint(name, folder)))
+
+
+def runtime_clips(head, count: int = 4) -> list:
+    """`count` decoded windows of bikes.mp4 for a video head; 10 s of seeded noise at the head's rate
+    for an audio head (the span AST and CLAP were trained on)."""
     import itertools
 
     import numpy as np
 
+    from openvid.media import Clip, iter_clips
+
+    if head.name in AUDIO_HEADS:
+        rng = np.random.default_rng(0)
+        return [Clip("noise", i, 0.0, 10.0, np.zeros((1, 8, 8, 3), np.uint8), np.zeros(1, np.int64),
+                     audio={head.sample_rate: (0.1 * rng.standard_normal(10 * head.sample_rate)).astype(np.float32)})
+                for i in range(count)]
+    stream = iter_clips(str(sample_videos()[0]), window_s=2.0, stride_s=2.0, frames_per_window=8,
+                        short_side=head.resize_to, extra_frame_counts=[(head.frames_per_clip, head.clip_seconds)])
+    clips = list(itertools.islice(stream, count))
+    stream.close()
+    return clips
+
+
+def run(head, clips):
+    """The torch video heads' raw logits; the others' scores (softmax or sigmoid of theirs)."""
+    return head.outputs(clips) if hasattr(head, "outputs") else head.predict(clips)
+
+
+def runtime_rows(names: list[str], runtimes: list[str], repeats: int, work: Path) -> list[list[str]]:
+    import numpy as np
+
     from openvid.config import Settings
-    from openvid.heads import HeadChoice, load_head
-    from openvid.media import iter_clips
+    from openvid.heads import load_head
 
     rows = []
     for name in names:
-        choice = HeadChoice(name, checkpoint=str(full_size_checkpoint(name, work)))
+        choice = full_size_head(name, work)
         reference = load_head(choice, Settings(device="cpu", runtime="torch", home=work / "home"))
-        stream = iter_clips(str(sample_videos()[0]), window_s=2.0, stride_s=2.0, frames_per_window=8,
-                            short_side=reference.resize_to,
-                            extra_frame_counts=[(reference.frames_per_clip, reference.clip_seconds)])
-        clips = list(itertools.islice(stream, 4))
-        stream.close()
-        expected = reference.outputs(clips)
+        if reference.open_vocabulary:
+            reference.set_labels([f"sound {i}" for i in range(20)])
+        clips = runtime_clips(reference)
+        expected = run(reference, clips)
         for runtime in runtimes:
             head = load_head(choice, Settings(device="cpu", runtime=runtime, home=work / "home"))
+            if head.open_vocabulary:
+                head.set_labels(reference.labels)
             start = time.perf_counter()
-            got = head.outputs(clips)  # export, verification, first run
+            got = run(head, clips)  # export, verification, first run
             first = time.perf_counter() - start
-            before = best_of(repeats, lambda r=reference, c=clips: r.outputs(c))
-            rate = best_of(repeats, lambda h=head, c=clips: h.outputs(c))
-            after = best_of(repeats, lambda r=reference, c=clips: r.outputs(c))
+            before = best_of(repeats, lambda r=reference, c=clips: run(r, c))
+            rate = best_of(repeats, lambda h=head, c=clips: run(h, c))
+            after = best_of(repeats, lambda r=reference, c=clips: run(r, c))
             torch_s = min(before, after)
-            frames = len(clips) * head.frames_per_clip
-            rows.append([name, runtime, head.runtimes()["head"], f"{frames / rate:.1f}", f"{frames / torch_s:.1f}",
-                         f"{torch_s / rate:.2f}×", f"{float(np.abs(got - expected).max()):.1e}", f"{first:.0f}",
-                         f"{os.getloadavg()[0]:.2f}"])
+            rows.append([name, runtime, head.runtimes()["head"], f"{len(clips) / rate:.2f}",
+                         f"{len(clips) / torch_s:.2f}", f"{torch_s / rate:.2f}×",
+                         f"{float(np.abs(got - expected).max()):.1e}", f"{first:.0f}", f"{os.getloadavg()[0]:.2f}"])
             print("  " + " | ".join(rows[-1]), file=sys.stderr, flush=True)
     return rows
 
@@ -135,7 +175,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=4.0)
     parser.add_argument("--heads", default="videomae,timesformer,x3d_m")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--runtimes", default="", help="onnx,openvino: the torch heads' network on each runtime")
+    parser.add_argument("--runtimes", default="", help="onnx,openvino: each head's network on each runtime")
     args = parser.parse_args()
     if args.runtimes:
         work = Path(tempfile.mkdtemp(prefix="bench-heads-"))
@@ -145,8 +185,7 @@ def main() -> None:
             rows = runtime_rows(names, args.runtimes.split(","), args.repeats, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        print("| head | runtime | ran on | frames/s | torch frames/s | vs torch | max logit diff | export + first s "
-              "| load |")
+        print("| head | runtime | ran on | clips/s | torch clips/s | vs torch | max diff | export + first s | load |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for row in rows:
             print("| " + " | ".join(row) + " |")

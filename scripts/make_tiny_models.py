@@ -376,6 +376,37 @@ def make_tiny_clap(out: Path, seed: int = 0) -> Path:
     return out
 
 
+def make_full_head(name: str, out: Path, seed: int = 0) -> Path:
+    """A transformers head at its released checkpoint's size, random weights (what `scripts/bench_heads.py
+    --runtimes` times): the config classes' defaults are those checkpoints' architectures (VideoMAE-B 16
+    frames, TimeSformer-B 8 frames, AST 1024 x 128 with 527 AudioSet outputs, CLAP's unfused HTS-AT (rand_trunc, as laion/clap-htsat-unfused) with a
+    RoBERTa-base text side; its tokenizer is the tiny one above), with the processors' defaults."""
+    import transformers as tf
+
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    labels = lambda n: _label_maps([f"class {i}" for i in range(n)])  # noqa: E731
+    if name == "videomae":
+        tf.VideoMAEForVideoClassification(tf.VideoMAEConfig(**labels(400))).eval().save_pretrained(out)
+        tf.VideoMAEImageProcessor().save_pretrained(out)
+    elif name == "timesformer":
+        tf.TimesformerForVideoClassification(tf.TimesformerConfig(**labels(400))).eval().save_pretrained(out)
+        tf.VideoMAEImageProcessor(image_mean=[0.45] * 3, image_std=[0.225] * 3).save_pretrained(out)
+    elif name == "ast":
+        tf.ASTForAudioClassification(tf.ASTConfig(**labels(527))).eval().save_pretrained(out)
+        tf.ASTFeatureExtractor().save_pretrained(out)
+    elif name == "clap":
+        write_tiny_roberta_tokenizer(out)
+        tokenizer = tf.RobertaTokenizerFast.from_pretrained(out, model_max_length=77)
+        (out / "vocab.json").unlink()
+        (out / "merges.txt").unlink()
+        tf.ClapModel(tf.ClapConfig()).eval().save_pretrained(out)
+        tf.ClapProcessor(feature_extractor=tf.ClapFeatureExtractor(truncation="rand_trunc"), tokenizer=tokenizer).save_pretrained(out)
+    else:
+        raise ValueError(f"no full-size transformers head {name!r}")
+    return out
+
+
 def make_all(out_dir: Path) -> dict[str, Path]:
     out_dir = Path(out_dir)
     return {

@@ -19,7 +19,7 @@ def tiny_hf_heads(tiny_model_dirs) -> dict:
     from openvid.config import Settings
     from openvid.heads import HeadChoice, load_head
 
-    settings = Settings(device="cpu", batch_size=2)  # small batches: the tests cross batch boundaries
+    settings = Settings(device="cpu", runtime="torch", batch_size=2)  # small batches cross batch boundaries
     return {name: load_head(HeadChoice(name, checkpoint=str(tiny_model_dirs[name])), settings) for name in HF_HEADS}
 
 

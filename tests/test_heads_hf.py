@@ -315,3 +315,30 @@ def test_empty_input_gives_empty_rows(tiny_hf_heads):
     for name in ("videomae", "timesformer", "ast"):
         head = tiny_hf_heads[name]
         assert head.predict([]).shape == (0, len(head.labels))
+
+
+# -- runtimes ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["videomae", "timesformer", "ast", "clap"])
+def test_an_explicit_runtime_runs_the_network_with_torchs_numbers(name, tiny_model_dirs, tmp_path):
+    """`--runtime onnx` reaches the transformers heads: the network (CLAP: its audio tower, projection
+    and normalisation) is exported on the first batch, verified against torch, cached and run on ONNX
+    Runtime, with torch's scores."""
+    choice = HeadChoice(name, checkpoint=str(tiny_model_dirs[name]))
+    reference = load_head(choice, Settings(device="cpu", runtime="torch", home=tmp_path, batch_size=2))
+    head = load_head(choice, Settings(device="cpu", runtime="onnx", home=tmp_path, batch_size=2))
+    assert reference.runtimes() == {"head": "torch"} and head.runtimes() == {"head": "onnx"}
+    auto = load_head(choice, Settings(device="cpu", runtime="auto", home=tmp_path))
+    assert auto.runtime == get_head_spec(name).cpu_runtime  # the measured choice (heads.json)
+    if name == "clap":
+        for each in (reference, head):
+            each.set_labels(["a dog", "a siren", "music"])
+    if name in VIDEO_HEADS:
+        clips = [_clip(_frames(seed, 12, 80, 96)) for seed in range(3)]
+    else:
+        rate = reference.sample_rate
+        clips = [audio_clip(rate, tone(rate, 0.6)), audio_clip(rate, None), audio_clip(rate, tone(rate, 0.3, hz=900))]
+    expected, got = reference.predict(clips), head.predict(clips)
+    assert head.runtimes() == {"head": "onnx"}, head._tower.reason
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    assert list((tmp_path / "exports").rglob("head.onnx"))

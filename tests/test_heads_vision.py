@@ -29,7 +29,7 @@ from openvid.media import Clip, iter_clips, load_audio
 
 TORCHVISION = ["swin3d_t", "mvit_v2_s", "r2plus1d_18"]
 ZOO = ["x3d_m", "slowfast_r50"]
-CPU = Settings(device="cpu")
+CPU = Settings(device="cpu", runtime="torch")  # the library forward; runtimes have their own tests below
 
 
 def _load(tiny) -> object:
@@ -404,19 +404,76 @@ def test_auto_dtype_on_cuda_is_float16_and_agrees_with_cpu(name, tiny_heads, mak
     np.testing.assert_allclose(got, want, atol=2e-3)
 
 
-@pytest.mark.parametrize("name", ["r2plus1d_18", "x3d_m", "slowfast_r50"])
+@pytest.mark.parametrize("name", ["r2plus1d_18", "x3d_m", "slowfast_r50", "swin3d_t", "mvit_v2_s"])
 def test_an_explicit_runtime_runs_the_head_network_with_torchs_numbers(name, tiny_heads, sample_videos, tmp_path):
     """`--runtime onnx` reaches the torch video heads: the network is exported, verified and run on
-    ONNX Runtime (SlowFast's two pathways as two inputs), with torch's logits; "auto" keeps torch."""
+    ONNX Runtime (SlowFast's two pathways as two inputs), with torch's logits; "auto" runs the head's
+    measured `cpu_runtime`."""
     tiny = tiny_heads(name)
     choice = HeadChoice(tiny.name, checkpoint=str(tiny.checkpoint),
                         labels_file=str(tiny.labels_file) if tiny.labels_file else None)
     reference = load_head(choice, Settings(device="cpu", runtime="torch", home=tmp_path))
     clips = _clips(sample_videos["bikes.mp4"], reference)
     expected = reference.outputs(clips)
-    assert load_head(choice, Settings(device="cpu", runtime="auto", home=tmp_path)).runtime == "torch"
+    assert load_head(choice, Settings(device="cpu", runtime="auto", home=tmp_path)).runtime == \
+        get_head_spec(name).cpu_runtime
     head = load_head(choice, Settings(device="cpu", runtime="onnx", home=tmp_path))
     got = head.outputs(clips)
     assert head.runtimes() == {"head": "onnx"}, head._tower.reason
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
     assert list((tmp_path / "exports").rglob("head.onnx"))
+
+
+def test_auto_runs_a_heads_measured_cpu_runtime_only_on_a_cpu_in_float32(monkeypatch):
+    """`auto` is the head's `cpu_runtime` where the encoders' auto is ONNX Runtime, torch on CUDA or
+    without onnxruntime; an explicit runtime overrides it, and is an error off a CPU in float32."""
+    from openvid import config
+    from openvid.errors import UsageError
+    from openvid.heads.base import HeadSpec
+    from openvid.heads.runtime import head_runtime
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert head_runtime("auto", "onnx", cpu, torch.float32) == "onnx"
+    assert head_runtime("auto", "torch", cpu, torch.float32) == "torch"
+    assert head_runtime("auto", "onnx", cuda, torch.float16) == "torch"
+    assert head_runtime("openvino", "torch", cpu, torch.float32) == "openvino"
+    with pytest.raises(UsageError, match="float32 on a CPU"):
+        head_runtime("onnx", "onnx", cuda, torch.float16)
+    monkeypatch.setattr(config, "onnxruntime_installed", lambda: False)
+    assert head_runtime("auto", "onnx", cpu, torch.float32) == "torch"
+    with pytest.raises(OpenvidError, match="cpu_runtime must be one of torch, onnx"):
+        HeadSpec("x", "torchvision", None, 8, 112, "nothing", cpu_runtime="openvino")
+
+
+def test_models_export_builds_a_heads_network_ahead_and_the_first_batch_reuses_it(tiny_heads, sample_videos,
+                                                                                  tmp_path, capsys):
+    """`openvid models export swin3d_t --head-checkpoint ...` exports the head's network from a blank clip
+    shaped like a real one (under auto: swin3d_t's measured choice is ONNX Runtime); a head loaded after
+    runs its first batch on that file, exporting nothing, with torch's logits."""
+    import json
+
+    import openvid.encoders.runtime.export as export
+    from openvid.cli import run
+
+    tiny = tiny_heads("swin3d_t")
+    flags = ["--head-checkpoint", f"swin3d_t={tiny.checkpoint}", "--head-labels", f"swin3d_t={tiny.labels_file}"]
+    assert run(["models", "export", "swin3d_t", *flags, "--runtime", "auto", "--home", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["asked"] == "onnx" and report["towers"]["head"]["runtime"] == "onnx"
+    assert report["towers"]["head"]["min_cosine"] >= 0.99999 and not report["towers"]["head"]["reason"]
+    assert len(list((tmp_path / "exports").rglob("head.onnx"))) == 1
+
+    choice = HeadChoice("swin3d_t", checkpoint=str(tiny.checkpoint), labels_file=str(tiny.labels_file))
+    reference = load_head(choice, CPU)
+    clips = _clips(sample_videos["bikes.mp4"], reference)
+    head = load_head(choice, Settings(device="cpu", runtime="auto", home=tmp_path))
+    exported = []
+    original = export.export_onnx
+    try:
+        export.export_onnx = lambda *a, **k: exported.append(a) or original(*a, **k)
+        np.testing.assert_allclose(head.outputs(clips), reference.outputs(clips), rtol=1e-4, atol=1e-5)
+    finally:
+        export.export_onnx = original
+    assert exported == [] and head.runtimes() == {"head": "onnx"}
+    assert run(["models", "export", "clip", *flags, "--home", str(tmp_path)]) == 1  # head options on an encoder
+    assert "for heads" in capsys.readouterr().err

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from openvid.cli.classify import HeadCheckpointOption, HeadLabelsOption, head_choices
 from openvid.cli.common import HomeOption, JsonOption, RuntimeOption, emit_json, err, out, say_error
+from openvid.errors import UsageError
 
 app = typer.Typer(help="List and download encoder and head checkpoints.", no_args_is_help=True)
 
@@ -111,29 +113,47 @@ def models_pull(
 
 @app.command("export")
 def models_export(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Registered encoder name, hub id, or local folder.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Registered encoder or head name, hub id, or local folder.")],
     runtime: RuntimeOption = None,
+    head_checkpoint: HeadCheckpointOption = None,
+    head_labels: HeadLabelsOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Export an encoder's towers for a runtime ahead of use, verified against torch (kept in HOME/exports).
+    """Export an encoder's towers, or a head's network, for a runtime ahead of use, verified against
+    torch (kept in HOME/exports).
 
     Without it the first run on that runtime exports them. A tower whose export does not match torch
     (cosine below 0.99999 in float32) is refused with a warning and runs torch: the JSON says which.
+    A head (`openvid heads list`) takes the same --head-checkpoint NAME=PATH and --head-labels NAME=FILE
+    as classify; under --runtime auto it exports only where its measured choice is ONNX Runtime.
     Example: openvid models export mobileclip2-s0 --runtime onnx
     """
     from openvid.config import Settings
-    from openvid.encoders import load_encoder
+    from openvid.heads import list_heads
 
     settings = Settings.from_env(runtime=runtime, home=home, device="cpu")
-    with err.status(f"exporting {name}…"):
-        encoder = load_encoder(name, settings)
-        towers = encoder.runtimes(build=True)
-    built = getattr(encoder, "_towers", {})
-    rows = {tower: {"runtime": ran, "min_cosine": getattr(built.get(tower), "min_cosine", None),
-                    "reason": getattr(built.get(tower), "reason", "")} for tower, ran in towers.items()}
+    if name in {spec.name for spec in list_heads()}:
+        from openvid.heads import load_head
+
+        choice = head_choices([name], head_checkpoint, head_labels)[0]
+        with err.status(f"exporting {name}…"):
+            model = load_head(choice, settings)
+            rows = {"head": model.export_network()}
+    else:
+        from openvid.encoders import load_encoder
+
+        if head_checkpoint or head_labels:
+            raise UsageError(f"--head-checkpoint and --head-labels are for heads; {name} is not one "
+                             "(`openvid heads list` shows them)")
+        with err.status(f"exporting {name}…"):
+            model = load_encoder(name, settings)
+            towers = model.runtimes(build=True)
+        built = getattr(model, "_towers", {})
+        rows = {tower: {"runtime": ran, "min_cosine": getattr(built.get(tower), "min_cosine", None),
+                        "reason": getattr(built.get(tower), "reason", "")} for tower, ran in towers.items()}
     if as_json:
-        emit_json({"name": name, "identity": encoder.identity, "asked": encoder.runtime,
+        emit_json({"name": name, "identity": model.identity, "asked": model.runtime,
                    "exports": str(settings.home / "exports"), "towers": rows})
         return
     for tower, row in rows.items():

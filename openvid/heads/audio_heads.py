@@ -28,10 +28,12 @@ from openvid.errors import ModelUnavailable, UsageError
 from openvid.heads import hf_common
 from openvid.heads.availability import CLAP_PROCESSOR_FILES
 from openvid.heads.base import Head, HeadSpec, nan_rows, register_head_family, softmax
+from openvid.heads.runtime import KeywordForward, RuntimeNetwork
 
 
-class AudioHead(Head):
-    """Gathers each clip's audio at the head's rate, scores the clips that have some, NaN for the rest."""
+class AudioHead(RuntimeNetwork, Head):
+    """Gathers each clip's audio at the head's rate, scores the clips that have some, NaN for the rest
+    (the audio network on the head's runtime, `RuntimeNetwork`)."""
 
     def __init__(self, spec: HeadSpec, model: torch.nn.Module, feature_extractor: object, labels: list[str],
                  identity: str, device: torch.device, dtype: torch.dtype, batch_size: int) -> None:
@@ -114,9 +116,15 @@ class ASTHead(AudioHead):
         features = extract(waves, sampling_rate=self.sample_rate, return_tensors="pt")  # type: ignore[operator]
         return features["input_values"].to(self.device, self.dtype)
 
+    def network(self, count: int) -> torch.nn.Module:
+        return KeywordForward(self.model, "input_values")
+
+    def example_inputs(self) -> tuple[torch.Tensor, ...]:
+        return (self.input_values([np.zeros(10 * self.sample_rate, np.float32)]),)
+
     @torch.inference_mode()
     def logits(self, waves: list[np.ndarray]) -> np.ndarray:
-        return self.model(input_values=self.input_values(waves)).logits.float().cpu().numpy()
+        return self.run_network(self.input_values(waves)).float().cpu().numpy()
 
     def scores(self, waves: list[np.ndarray]) -> np.ndarray:
         """Per-class sigmoid probabilities (AudioSet is multi-label: rows do not sum to 1)."""
@@ -200,11 +208,19 @@ class ClapHead(AudioHead):
         return {"input_features": features["input_features"].to(self.device, self.dtype),
                 "is_longer": torch.zeros((len(waves), 1), dtype=torch.bool, device=self.device)}
 
+    network_output = "audio"
+
+    def network(self, count: int) -> torch.nn.Module:
+        return _ClapAudio(self.model)
+
+    def example_inputs(self) -> tuple[torch.Tensor, ...]:
+        return (self.audio_inputs([np.zeros(self.max_samples, np.float32)])["input_features"],)
+
     @torch.inference_mode()
     def audio_vectors(self, waves: list[np.ndarray]) -> torch.Tensor:
-        m = self.model
-        pooled = m.audio_model(**self.audio_inputs(waves)).pooler_output
-        return torch.nn.functional.normalize(m.audio_projection(pooled), dim=-1)
+        """Unit audio vectors (the audio side of ClapModel.forward), on the head's runtime; the text side
+        is encoded once per label set (`set_labels`) and stays on torch."""
+        return self.run_network(self.audio_inputs(waves)["input_features"])
 
     @torch.inference_mode()
     def logits(self, waves: list[np.ndarray]) -> np.ndarray:
@@ -227,6 +243,20 @@ class ClapHead(AudioHead):
 
 
 _CLAP_PROCESSOR_FILES = CLAP_PROCESSOR_FILES  # openvid.heads.availability checks the same files
+
+
+class _ClapAudio(torch.nn.Module):
+    """CLAP's audio tower, projection and normalisation as one forward of the features alone:
+    `is_longer` is False for every clip (see `ClapHead.audio_inputs`), so it is made inside."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        is_longer = torch.zeros((features.shape[0], 1), dtype=torch.bool, device=features.device)
+        pooled = self.model.audio_model(input_features=features, is_longer=is_longer).pooler_output
+        return torch.nn.functional.normalize(self.model.audio_projection(pooled), dim=-1)
 
 
 def _middle(wave: np.ndarray, length: int) -> np.ndarray:

@@ -40,6 +40,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from openvid.media import Clip
 
 
+HEAD_CPU_RUNTIMES = ("torch", "onnx")  # what a head's `cpu_runtime` may say
+
+
 @dataclass(frozen=True)
 class HeadSpec:
     """A named, registered head: its default checkpoint and what it was trained on, plainly."""
@@ -62,9 +65,18 @@ class HeadSpec:
     gflops: float | None = None  # cost per `cost_unit` ("clip", "view"); None: not published
     cost_unit: str = ""
     published: tuple[Figure, ...] = ()  # its authors' figures, with their source; () when none are known
+    # What `--runtime auto` runs its network on, on a CPU in float32 (openvid.heads.runtime): "onnx"
+    # where scripts/bench_heads.py --runtimes measured ONNX Runtime faster than torch in every run at
+    # full size, "torch" elsewhere (no faster, or slower: MViT 0.17x). An explicit runtime overrides it.
+    cpu_runtime: str = "torch"
     # What the family's module needs beyond the fields above to build this checkpoint (a torchvision
     # builder and classifier key...), so that a new checkpoint of a known family is data only.
     options: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.cpu_runtime not in HEAD_CPU_RUNTIMES:
+            raise UsageError(f"head {self.name!r}: cpu_runtime must be one of {', '.join(HEAD_CPU_RUNTIMES)}, "
+                             f"not {self.cpu_runtime!r}")
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any]) -> "HeadSpec":
@@ -218,9 +230,11 @@ def load_head(choice: str | HeadChoice, settings: "Settings | None" = None) -> H
             spec.name, "this head has no published default weights",
             f"Train or obtain a {spec.name} checkpoint and pass it with {checkpoint_opt(spec.name)} "
             f"and its labels with {labels_opt(spec.name)} (one label per line).")
+    from openvid.heads.runtime import RuntimeNetwork
+
     settings = settings or Settings.from_env()
     head = head_family(spec).load(spec, settings, checkpoint=choice.checkpoint, labels=labels)
-    if hasattr(head, "use_runtime"):  # the torch video heads: --runtime reaches their network too
+    if isinstance(head, RuntimeNetwork):  # every shipped head: --runtime reaches its network too
         head.use_runtime(settings)
     if not head.open_vocabulary and labels is not None and len(head.labels) != len(labels):
         raise UsageError(f"{choice.labels_file} lists {len(labels)} labels but the {spec.name} weights have "

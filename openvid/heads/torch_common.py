@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from openvid.encoders.hub import local_fingerprint
 from openvid.encoders.preprocess import batches
 from openvid.errors import ModelUnavailable, OpenvidError, UsageError
 from openvid.heads.base import Head, HeadSpec, checkpoint_opt, labels_opt, read_labels_file, softmax
+from openvid.heads.runtime import RuntimeNetwork
 
 KINETICS400_FILE = Path(__file__).resolve().parents[1] / "data" / "kinetics400.txt"
 MAX_BATCH = 8  # clips per forward pass on a GPU: a 32-frame 256 px clip is 25 MB of input alone
@@ -246,11 +246,11 @@ def _first_line(exc: BaseException) -> str:
 
 
 # -- prediction ----------------------------------------------------------------------------------
-class TorchVideoHead(Head):
+class TorchVideoHead(RuntimeNetwork, Head):
     """A torch classifier over clips: batches, inference mode, probabilities out.
 
     Subclasses build each batch's model input (`inputs`) and say whether the model already ends in
-    a softmax (`outputs_probabilities`).
+    a softmax (`outputs_probabilities`). The network runs on the head's runtime (`RuntimeNetwork`).
     """
 
     outputs_probabilities: bool = False
@@ -272,58 +272,20 @@ class TorchVideoHead(Head):
     def inputs(self, clips: Sequence) -> Any:
         """The model's input for a batch of clips, on the head's device and dtype."""
 
-    runtime: str = "torch"
+    def network(self, count: int) -> torch.nn.Module:
+        """The model with its inputs as `count` positional tensors (for `RuntimeNetwork`)."""
+        return _HeadForward(self.model, listed=count > 1)
 
-    def use_runtime(self, settings) -> None:
-        """Run the network on `settings.runtime` (resolved for this head's device and dtype), exported
-        under `settings.home` and verified against torch the first time, as the encoders' towers are
-        (`openvid.encoders.runtime`): a refused export leaves the head on torch with one warning.
+    def example_inputs(self) -> tuple[torch.Tensor, ...]:
+        from openvid.heads.runtime import blank_clip
 
-        Only an explicit runtime reaches the heads: "auto" keeps them on torch, since no head's
-        export has been measured against torch's speed yet (the encoders' have: docs/benchmarks.md)."""
-        from openvid.config import resolve_runtime, runtime_threads
-
-        asked = "torch" if settings.runtime == "auto" else settings.runtime
-        self.runtime = resolve_runtime(asked, self.device, self.dtype)
-        self._runtime_home = Path(settings.home)
-        self._runtime_threads = runtime_threads(settings) if self.runtime != "torch" else 0
-        self._tower = None
-        self._tower_lock = threading.Lock()
-
-    def _forward(self, inputs: Any) -> torch.Tensor:
-        if self.runtime == "torch":
-            return self.model(inputs)
-        args = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
-        with self._tower_lock:
-            if self._tower is None:
-                from openvid.encoders.runtime import build_tower
-
-                self._tower = build_tower(self._tower_spec(args), self.identity, self.runtime, self._runtime_home,
-                                          self._runtime_threads)
-        return self._tower(*args)
-
-    def _tower_spec(self, args: tuple[torch.Tensor, ...]):
-        """The network as one exported forward: probes of batch 1 and 2 shaped like the first batch (the
-        batch axis free), so a graph that fixed the batch at export is refused by its verification."""
-        from openvid.encoders.runtime import TowerSpec
-
-        generator = torch.Generator().manual_seed(0)
-        probes = [tuple(torch.randn(n, *a.shape[1:], generator=generator, dtype=a.dtype) for a in args)
-                  for n in (1, 2)]
-        names = tuple(f"input{i}" for i in range(len(args)))
-        dynamic = {name: {0: "batch"} for name in (*names, "logits")}
-        return TowerSpec("head", _HeadForward(self.model, listed=len(args) > 1), names, ("logits",), probes, dynamic)
-
-    def runtimes(self) -> dict[str, str]:
-        """What the network runs on: the runtime asked for until its first batch, then what it really runs
-        (as `Encoder.runtimes`; a head's export needs a batch's shapes, so it is built on its first one)."""
-        tower = self.__dict__.get("_tower")
-        return {"head": tower.runtime if tower is not None else self.runtime}
+        return _listed(self.inputs([blank_clip(self.frames_per_clip, self.resize_to, self.sample_rate)]))
 
     @torch.inference_mode()
     def outputs(self, clips: Sequence) -> np.ndarray:
         """float32 [n, len(labels)]: the model's raw output (logits, or probabilities; see above)."""
-        out = [self._forward(self.inputs(chunk)).float().cpu() for chunk in batches(list(clips), self.batch_size)]
+        out = [self.run_network(*_listed(self.inputs(chunk))).float().cpu()
+               for chunk in batches(list(clips), self.batch_size)]
         return torch.cat(out).numpy() if out else np.zeros((0, len(self.labels)), np.float32)
 
     def predict(self, clips: Sequence) -> np.ndarray:
@@ -333,6 +295,10 @@ class TorchVideoHead(Head):
         if self.outputs_probabilities:
             return (raw / raw.sum(axis=1, keepdims=True)).astype(np.float32)
         return softmax(raw)
+
+
+def _listed(inputs: Any) -> tuple[torch.Tensor, ...]:
+    return tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
 
 
 class _HeadForward(torch.nn.Module):

@@ -20,12 +20,14 @@ from openvid.encoders.preprocess import FrameTransform, batches
 from openvid.heads import hf_common
 from openvid.heads.availability import VIDEO_PROCESSOR_FILES
 from openvid.heads.base import Head, HeadSpec, head_frames, register_head_family, softmax
+from openvid.heads.runtime import KeywordForward, RuntimeNetwork
 
 _PROCESSOR_FILES = VIDEO_PROCESSOR_FILES  # openvid.heads.availability checks the same files
 
 
-class TransformersVideoHead(Head):
-    """A transformers `*ForVideoClassification` model: T frames in, softmax over its labels out."""
+class TransformersVideoHead(RuntimeNetwork, Head):
+    """A transformers `*ForVideoClassification` model: T frames in, softmax over its labels out (the
+    network on the head's runtime, `RuntimeNetwork`)."""
 
     model_type: ClassVar[str]  # config.model_type the checkpoint must have
     model_class: ClassVar[str]  # transformers class name
@@ -80,10 +82,18 @@ class TransformersVideoHead(Head):
         stacked = [self.transform(head_frames(clip, self.frames_per_clip, self.clip_seconds)) for clip in clips]
         return torch.stack(stacked).to(self.device, self.dtype)
 
+    def network(self, count: int) -> torch.nn.Module:
+        return KeywordForward(self.model, "pixel_values")
+
+    def example_inputs(self) -> tuple[torch.Tensor, ...]:
+        from openvid.heads.runtime import blank_clip
+
+        return (self.pixel_values([blank_clip(self.frames_per_clip, self.resize_to, None)]),)
+
     @torch.inference_mode()
     def logits(self, clips: Sequence) -> np.ndarray:
         """float32 [n, len(labels)] raw classifier logits."""
-        out = [self.model(pixel_values=self.pixel_values(chunk)).logits.float().cpu()
+        out = [self.run_network(self.pixel_values(chunk)).float().cpu()
                for chunk in batches(list(clips), self.batch_size)]
         return torch.cat(out).numpy() if out else np.zeros((0, len(self.labels)), np.float32)
 
