@@ -424,6 +424,19 @@ def test_an_explicit_runtime_runs_the_head_network_with_torchs_numbers(name, tin
     assert list((tmp_path / "exports").rglob("head.onnx"))
 
 
+def test_openvino_runs_a_head_network_with_torchs_numbers(tiny_heads, sample_videos, tmp_path):
+    """OpenVINO reaches the heads through the same ONNX file (converted to its IR and verified)."""
+    pytest.importorskip("openvino")
+    tiny = tiny_heads("x3d_m")
+    choice = HeadChoice("x3d_m", checkpoint=str(tiny.checkpoint), labels_file=str(tiny.labels_file))
+    reference = load_head(choice, CPU)
+    clips = _clips(sample_videos["bikes.mp4"], reference)
+    head = load_head(choice, Settings(device="cpu", runtime="openvino", home=tmp_path))
+    np.testing.assert_allclose(head.outputs(clips), reference.outputs(clips), rtol=1e-4, atol=1e-5)
+    assert head.runtimes() == {"head": "openvino"}, head._tower.reason
+    assert list((tmp_path / "exports").rglob("head.xml"))
+
+
 def test_auto_runs_a_heads_measured_cpu_runtime_only_on_a_cpu_in_float32(monkeypatch):
     """`auto` is the head's `cpu_runtime` where the encoders' auto is ONNX Runtime, torch on CUDA or
     without onnxruntime; an explicit runtime overrides it, and is an error off a CPU in float32."""
