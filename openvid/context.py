@@ -89,6 +89,41 @@ class ModelCache:
 
 
 @dataclass(frozen=True)
+class ClipPlan:
+    """How to cut a video into the encoder's windows (and the heads' frame counts), as plain values:
+    what `RunContext.clips` decodes, and what a Ray worker unpickles to decode the same windows (the
+    context itself holds the store and the loaded model, which do not travel)."""
+
+    window_s: float
+    stride_s: float
+    frames_per_window: int
+    short_side: int
+    backend: str
+    extra_frame_counts: tuple = ()  # the heads' (frames, seconds) views (`openvid.heads.inputs.frame_needs`)
+
+    @classmethod
+    def of(cls, ctx: "RunContext", heads: Sequence["Head"] = ()) -> "ClipPlan":
+        """The encoder's frames per clip at the largest short side the encoder or any head needs."""
+        from openvid.heads.inputs import frame_needs
+
+        views, short_side = frame_needs(heads) if heads else ([], 0)
+        encoder = ctx.encoder
+        return cls(ctx.window_s, ctx.stride_s, encoder.frames_per_clip, max(encoder.resize_to, short_side),
+                   ctx.settings.decoder, tuple(views))
+
+    def window_bytes(self) -> int:
+        """About the frames of one window (16:9 at the short side): sizes the blocks in flight."""
+        return self.frames_per_window * self.short_side * (self.short_side * 16 // 9) * 3
+
+    def __call__(self, path: str) -> Iterator["Clip"]:
+        from openvid.media import iter_clips
+
+        return iter_clips(path, window_s=self.window_s, stride_s=self.stride_s,
+                          frames_per_window=self.frames_per_window, short_side=self.short_side,
+                          backend=self.backend, extra_frame_counts=list(self.extra_frame_counts))
+
+
+@dataclass(frozen=True)
 class RunContext:
     """The explicit state of one call (see the module docstring).
 
@@ -145,20 +180,10 @@ class RunContext:
         the central seconds of each window that its training clips covered (`Clip.views`), at the
         largest short side anyone needs, and audio heads get each window's audio (`Clip.audio`).
         """
-        from openvid.heads.inputs import frame_needs, sample_rates
-        from openvid.media import iter_clips
+        from openvid.heads.inputs import sample_rates
         from openvid.media.window_audio import with_audio
 
-        views, short_side = frame_needs(heads)
-        clips = iter_clips(
-            str(path),
-            window_s=self.window_s,
-            stride_s=self.stride_s,
-            frames_per_window=self.encoder.frames_per_clip,
-            short_side=max(self.encoder.resize_to, short_side),
-            backend=self.settings.decoder,
-            extra_frame_counts=views,
-        )
+        clips = ClipPlan.of(self, heads)(str(path))
         rates = sample_rates(heads)
         return with_audio(str(path), clips, rates) if rates else clips
 

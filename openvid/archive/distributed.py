@@ -50,6 +50,7 @@ import numpy as np
 
 from openvid.archive.ingest import IndexReport, _plan, _Writer
 from openvid.archive.video_index import VideoIndex
+from openvid.context import ClipPlan
 from openvid.errors import ModelUnavailable, OpenvidError, UsageError, opt
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,36 +75,6 @@ def import_ray() -> Any:
         raise RayUnavailable(f"indexing on Ray needs Ray Data, which is not installed ({exc}); install it with "
                              f"`{INSTALL}`, or index without {opt('ray')}") from exc
     return ray
-
-
-@dataclass(frozen=True)
-class ClipPlan:
-    """How to cut a video into the encoder's windows, as plain values a worker can unpickle.
-
-    `RunContext.clips` without heads, rebuilt on a worker: the context itself holds the store and
-    the loaded model, which do not travel.
-    """
-
-    window_s: float
-    stride_s: float
-    frames_per_window: int
-    short_side: int
-    backend: str
-
-    @classmethod
-    def of(cls, ctx: "RunContext") -> "ClipPlan":
-        encoder = ctx.encoder
-        return cls(ctx.window_s, ctx.stride_s, encoder.frames_per_clip, encoder.resize_to, ctx.settings.decoder)
-
-    def window_bytes(self) -> int:
-        """About the frames of one window (16:9 at the short side): sizes the blocks in flight."""
-        return self.frames_per_window * self.short_side * (self.short_side * 16 // 9) * 3
-
-    def __call__(self, path: str) -> Iterable["Clip"]:
-        from openvid.media import iter_clips
-
-        return iter_clips(path, window_s=self.window_s, stride_s=self.stride_s,
-                          frames_per_window=self.frames_per_window, short_side=self.short_side, backend=self.backend)
 
 
 @dataclass(frozen=True)
