@@ -137,7 +137,7 @@ class Settings:
     batch_size: int = 32
     decoder: str = "auto"
     runtime: str = "auto"
-    # Intra-op threads of an ONNX Runtime / OpenVINO encoder; None: torch's count (torch.get_num_threads(),
+    # Intra-op threads of an ONNX Runtime / OpenVINO encoder or head; None: torch's count (torch.get_num_threads(),
     # which follows OMP_NUM_THREADS), so both runtimes use the cores the same way.
     threads: int | None = None
     window_s: float | None = None
@@ -360,7 +360,9 @@ def runtime_plan(requested: str) -> str:
     """What `requested` runs in words, without importing torch (`openvid info` stays light)."""
     if requested != "auto":
         return requested
-    return "onnx on a CPU, torch on CUDA" if onnxruntime_installed() else "torch (onnxruntime is not installed)"
+    if not onnxruntime_installed():
+        return "torch (onnxruntime is not installed)"
+    return "onnx on a CPU (a head: its measured cpu_runtime, `openvid heads list --json`), torch on CUDA"
 
 
 def runtime_threads(settings: Settings) -> int:
