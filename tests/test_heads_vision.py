@@ -459,34 +459,36 @@ def test_auto_runs_a_heads_measured_cpu_runtime_only_on_a_cpu_in_float32(monkeyp
 
 
 def test_models_export_builds_a_heads_network_ahead_and_the_first_batch_reuses_it(tiny_heads, sample_videos,
-                                                                                  tmp_path, capsys):
+                                                                                  tmp_path, capsys, monkeypatch):
     """`openvid models export swin3d_t --head-checkpoint ...` exports the head's network from a blank clip
     shaped like a real one (under auto: swin3d_t's measured choice is ONNX Runtime); a head loaded after
     runs its first batch on that file, exporting nothing, with torch's logits."""
     import json
 
-    import openvid.encoders.runtime.export as export
+    import openvid.encoders.runtime as runtime
     from openvid.cli import run
 
     tiny = tiny_heads("swin3d_t")
+    home = tmp_path / "home"
     flags = ["--head-checkpoint", f"swin3d_t={tiny.checkpoint}", "--head-labels", f"swin3d_t={tiny.labels_file}"]
-    assert run(["models", "export", "swin3d_t", *flags, "--runtime", "auto", "--home", str(tmp_path), "--json"]) == 0
+    assert run(["models", "export", "swin3d_t", *flags, "--runtime", "auto", "--home", str(home), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["asked"] == "onnx" and report["towers"]["head"]["runtime"] == "onnx"
     assert report["towers"]["head"]["min_cosine"] >= 0.99999 and not report["towers"]["head"]["reason"]
-    assert len(list((tmp_path / "exports").rglob("head.onnx"))) == 1
+    assert len(list((home / "exports").rglob("head.onnx"))) == 1
 
+    exported = []
+    original = runtime.export_onnx  # the name build_tower calls
+    monkeypatch.setattr(runtime, "export_onnx", lambda *a, **k: exported.append(a) or original(*a, **k))
     choice = HeadChoice("swin3d_t", checkpoint=str(tiny.checkpoint), labels_file=str(tiny.labels_file))
     reference = load_head(choice, CPU)
     clips = _clips(sample_videos["bikes.mp4"], reference)
-    head = load_head(choice, Settings(device="cpu", runtime="auto", home=tmp_path))
-    exported = []
-    original = export.export_onnx
-    try:
-        export.export_onnx = lambda *a, **k: exported.append(a) or original(*a, **k)
-        np.testing.assert_allclose(head.outputs(clips), reference.outputs(clips), rtol=1e-4, atol=1e-5)
-    finally:
-        export.export_onnx = original
+    expected = reference.outputs(clips)
+    head = load_head(choice, Settings(device="cpu", runtime="auto", home=home))
+    np.testing.assert_allclose(head.outputs(clips), expected, rtol=1e-4, atol=1e-5)
     assert exported == [] and head.runtimes() == {"head": "onnx"}
-    assert run(["models", "export", "clip", *flags, "--home", str(tmp_path)]) == 1  # head options on an encoder
+    fresh = load_head(choice, Settings(device="cpu", runtime="auto", home=tmp_path / "fresh"))
+    np.testing.assert_allclose(fresh.outputs(clips), expected, rtol=1e-4, atol=1e-5)
+    assert len(exported) == 1  # the count sees an export where there is none to reuse
+    assert run(["models", "export", "clip", *flags, "--home", str(home)]) == 1  # head options on an encoder
     assert "for heads" in capsys.readouterr().err
