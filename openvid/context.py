@@ -106,7 +106,7 @@ class ClipPlan:
         """The encoder's frames per clip at the largest short side the encoder or any head needs."""
         from openvid.heads.inputs import frame_needs
 
-        views, short_side = frame_needs(heads) if heads else ([], 0)
+        views, short_side = frame_needs(heads)
         encoder = ctx.encoder
         return cls(ctx.window_s, ctx.stride_s, encoder.frames_per_clip, max(encoder.resize_to, short_side),
                    ctx.settings.decoder, tuple(views))

@@ -48,12 +48,18 @@ def sample_videos() -> list[Path]:
     return [folder / name for name in ("bikes.mp4", "bigbuckbunny.mp4", "carphone_pristine.mp4")]
 
 
+def make_tiny_models_module():
+    """scripts/make_tiny_models.py as a module (it is a script, not part of the package)."""
+    if "make_tiny_models" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("make_tiny_models", ROOT / "scripts" / "make_tiny_models.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["make_tiny_models"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["make_tiny_models"]
+
+
 def tiny_models(folder: Path) -> dict[str, Path]:
-    spec = importlib.util.spec_from_file_location("make_tiny_models", ROOT / "scripts" / "make_tiny_models.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_tiny_models"] = module
-    spec.loader.exec_module(module)
-    return module.make_all(folder)
+    return make_tiny_models_module().make_all(folder)
 
 
 def x3d_checkpoint(folder: Path) -> Path:
@@ -91,14 +97,12 @@ AUDIO_HEADS = ("ast", "clap")
 
 
 def full_size_head(name: str, folder: Path):
-    """(HeadChoice, what the rows call it): `name` at full size with random weights, as a user's checkpoint."""
+    """The HeadChoice of `name` at full size with random weights, saved as a user's checkpoint."""
     from openvid.heads import HeadChoice
 
     if name in HF_HEADS:
-        spec = importlib.util.spec_from_file_location("make_tiny_models", ROOT / "scripts" / "make_tiny_models.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return HeadChoice(name, checkpoint=str(module.make_full_head(name, folder / f"{name}-full")))
+        folder = make_tiny_models_module().make_full_head(name, folder / f"{name}-full")
+        return HeadChoice(name, checkpoint=str(folder))
     return HeadChoice(name, checkpoint=str(full_size_checkpoint(name, folder)))
 
 

@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -115,8 +116,6 @@ class RuntimeNetwork:
 def blank_clip(frames: int, side: int, sample_rate: int | None, seconds: float = 10.0):
     """A Clip of black frames (short side `side`, 4:3) and silence at `sample_rate`: what a head's
     `example_inputs` is made from (its own transform crops and resizes it as it would a video's)."""
-    import numpy as np
-
     from openvid.media import Clip
 
     pixels = np.zeros((max(1, frames), max(side, 8), max(side * 4 // 3, 8), 3), np.uint8)

@@ -34,7 +34,7 @@ from openvid.encoders.hub import local_fingerprint
 from openvid.encoders.preprocess import batches
 from openvid.errors import ModelUnavailable, OpenvidError, UsageError
 from openvid.heads.base import Head, HeadSpec, checkpoint_opt, labels_opt, read_labels_file, softmax
-from openvid.heads.runtime import RuntimeNetwork
+from openvid.heads.runtime import RuntimeNetwork, blank_clip
 
 KINETICS400_FILE = Path(__file__).resolve().parents[1] / "data" / "kinetics400.txt"
 MAX_BATCH = 8  # clips per forward pass on a GPU: a 32-frame 256 px clip is 25 MB of input alone
@@ -277,8 +277,6 @@ class TorchVideoHead(RuntimeNetwork, Head):
         return _HeadForward(self.model, listed=count > 1)
 
     def example_inputs(self) -> tuple[torch.Tensor, ...]:
-        from openvid.heads.runtime import blank_clip
-
         return _listed(self.inputs([blank_clip(self.frames_per_clip, self.resize_to, self.sample_rate)]))
 
     @torch.inference_mode()

@@ -20,7 +20,7 @@ from openvid.encoders.preprocess import FrameTransform, batches
 from openvid.heads import hf_common
 from openvid.heads.availability import VIDEO_PROCESSOR_FILES
 from openvid.heads.base import Head, HeadSpec, head_frames, register_head_family, softmax
-from openvid.heads.runtime import KeywordForward, RuntimeNetwork
+from openvid.heads.runtime import KeywordForward, RuntimeNetwork, blank_clip
 
 _PROCESSOR_FILES = VIDEO_PROCESSOR_FILES  # openvid.heads.availability checks the same files
 
@@ -86,8 +86,6 @@ class TransformersVideoHead(RuntimeNetwork, Head):
         return KeywordForward(self.model, "pixel_values")
 
     def example_inputs(self) -> tuple[torch.Tensor, ...]:
-        from openvid.heads.runtime import blank_clip
-
         return (self.pixel_values([blank_clip(self.frames_per_clip, self.resize_to, None)]),)
 
     @torch.inference_mode()
