@@ -731,7 +731,7 @@ def test_job_indexes_a_folder_with_progress_and_failures(world, client, make_vid
 
 def test_cancel_a_running_job(world, client, make_video, monkeypatch):
     folder = world.incoming / "many"
-    synthetic_folder(make_video, folder, 5, "clip", start_s=4.0)
+    made = synthetic_folder(make_video, folder, 5, "clip", start_s=4.0)
     held, release = threading.Event(), threading.Event()
 
     def after_each(path, status):
@@ -754,8 +754,11 @@ def test_cancel_a_running_job(world, client, make_video, monkeypatch):
     summary = client.get(f"{API}/jobs/{job['id']}").json()
     assert summary["state"] == "cancelled" and summary["finished_at"] is not None
     assert summary["report"]["stopped"] is True and summary["report"]["pending"]
-    indexed = set(summary["report"]["indexed"])
-    assert 1 <= len(indexed) < 5
+    indexed, pending = set(summary["report"]["indexed"]), set(summary["report"]["pending"])
+    # Stopped between videos: the one committed before the cancel (at least) is kept, the rest is
+    # left for the next run, and every file of the folder is in exactly one of the two lists.
+    assert indexed and pending and indexed.isdisjoint(pending)
+    assert {Path(p).name for p in indexed | pending} == {p.name for p in made}
     videos = client.get(f"{API}/indexes/many/videos").json()
     assert {v["path"] for v in videos} == indexed  # what was committed stays, nothing half-done
     check = client.post(f"{API}/indexes/many/check").json()
